@@ -1,0 +1,450 @@
+"""Side-by-side benchmarks: codegen wall time, validation throughput, import cost.
+
+Run with the generated package importable (``nox -s bench`` installs it):
+
+    python bench/run.py [--rounds N] [--quick]
+
+Every figure is measured in this one run, next to its comparison, and reported
+with a ratio. The numbers describe this machine at this moment; they are not
+assertions and nothing here fails on a slow result. A tool that fails is
+reported and skipped; the run still exits 0. Only a disagreement between the
+models and jsonschema-rs on a body's verdict aborts (exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+import yaml
+from northflank_build.models import CreateBuildServiceRequest
+from pydantic import ValidationError
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC_PATH = ROOT / "spec" / "openapi.yaml"
+OPERATION = ("/v1/projects/{projectId}/services/build", "post")
+EXAMPLE = "dockerfileBuild"
+SCHEMA_NAME = "CreateBuildServiceRequest"
+BIN_DIR = Path(sys.executable).parent  # the venv's scripts: ruff, datamodel-codegen, ...
+
+Body = dict[str, Any]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def tool_env() -> dict[str, str]:
+    """The environment for child processes: this interpreter's scripts first on PATH.
+
+    openapi-python-client and datamodel-codegen shell out to ruff/black; without
+    them on PATH they silently skip formatting and would look faster than they are.
+    """
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(BIN_DIR), env.get("PATH", "")])
+    return env
+
+
+def script(name: str) -> str:
+    """A console script of this environment, else whatever PATH offers."""
+    local = BIN_DIR / name
+    return str(local) if local.exists() else shutil.which(name) or name
+
+
+def has_module(name: str) -> bool:
+    probe = subprocess.run(
+        [sys.executable, "-c", f"import {name}"], capture_output=True, check=False
+    )
+    return probe.returncode == 0
+
+
+def version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "missing"
+
+
+def error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    """The most telling line of a failed run: the last non-empty one of stderr/stdout."""
+    lines = [ln for ln in (proc.stderr + "\n" + proc.stdout).splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else f"exit status {proc.returncode}"
+
+
+def fmt_ratio(num: float | None, den: float | None) -> str:
+    if num is None or den is None or den == 0:
+        return "n/a"
+    return f"{num / den:.2f}x"
+
+
+# --------------------------------------------------------------------------- 1. codegen
+
+
+@dataclass(frozen=True)
+class Generator:
+    key: str
+    label: str
+    argv: Callable[[Path], list[str]]  # given a fresh temporary folder
+
+
+@dataclass
+class Timing:
+    runs: list[float]
+    error: str | None = None
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.runs) if self.runs and self.error is None else None
+
+
+def generators() -> tuple[list[Generator], list[str]]:
+    """The three generators, and notes on how they were configured."""
+    notes: list[str] = []
+    dmcg_extra: list[str] = []
+    if not (has_module("black") and has_module("isort")):
+        dmcg_extra = ["--formatters", "ruff-format"]
+        notes.append(
+            "datamodel-codegen: black/isort missing, so its default formatters cannot run;"
+            " using --formatters ruff-format instead"
+        )
+    if shutil.which("ruff", path=tool_env()["PATH"]) is None:
+        notes.append("ruff not found: openapi-python-client will skip its formatting hooks")
+    spec = str(SPEC_PATH)
+    gens = [
+        Generator(
+            "ours",
+            "ours (python -m codegen)",
+            lambda tmp: [sys.executable, "-m", "codegen", "--out", str(tmp / "out")],
+        ),
+        Generator(
+            "opc",
+            "openapi-python-client",
+            lambda tmp: [
+                script("openapi-python-client"),
+                "generate",
+                "--path",
+                spec,
+                "--output-path",
+                str(tmp / "x"),
+                "--overwrite",
+            ],
+        ),
+        Generator(
+            "dmcg",
+            "datamodel-codegen (plain)",
+            lambda tmp: [
+                script("datamodel-codegen"),
+                "--input",
+                spec,
+                "--input-file-type",
+                "openapi",
+                "--output",
+                str(tmp / "models.py"),
+                *dmcg_extra,
+            ],
+        ),
+    ]
+    return gens, notes
+
+
+def time_generator(gen: Generator, rounds: int) -> Timing:
+    """Median-able wall times of ``rounds`` fresh processes, each into a new temp folder."""
+    timing = Timing(runs=[])
+    env = tool_env()
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory(prefix=f"nf-bench-{gen.key}-") as tmp:
+            argv = gen.argv(Path(tmp))
+            start = time.perf_counter()
+            proc = subprocess.run(
+                argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False
+            )
+            elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            timing.error = error_line(proc)
+            return timing
+        timing.runs.append(elapsed)
+    return timing
+
+
+def bench_codegen(rounds: int) -> None:
+    gens, notes = generators()
+    print(f"\n1. Codegen wall time: median of {rounds} fresh processes, temp output folders")
+    for note in notes:
+        print(f"   note: {note}")
+    medians: dict[str, float | None] = {}
+    print(f"   {'generator':<28}{'median s':>10}{'min s':>9}{'max s':>9}")
+    for gen in gens:
+        timing = time_generator(gen, rounds)
+        medians[gen.key] = timing.median
+        if timing.error is not None:
+            print(f"   {gen.label:<28}{'FAILED':>10}  {timing.error}")
+        else:
+            lo, hi = min(timing.runs), max(timing.runs)
+            print(f"   {gen.label:<28}{timing.median:>10.3f}{lo:>9.3f}{hi:>9.3f}")
+    ours = medians["ours"]
+    print(
+        f"   ratio ours/openapi-python-client = {fmt_ratio(ours, medians['opc'])},"
+        f" ours/datamodel-codegen = {fmt_ratio(ours, medians['dmcg'])}  (<1 means ours is faster)"
+    )
+
+
+# --------------------------------------------------------------------------- 2. validation
+
+
+def load_spec() -> Body:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with SPEC_PATH.open(encoding="utf-8") as fh:
+        spec: Body = yaml.load(fh, Loader=loader)
+    return spec
+
+
+def request_example(spec: Body) -> Body:
+    path, method = OPERATION
+    content = spec["paths"][path][method]["requestBody"]["content"]["application/json"]
+    example: Body = content["examples"][EXAMPLE]["value"]
+    return example
+
+
+def variants(example: Body) -> list[tuple[str, bool, Body]]:
+    """The body set: (label, expected verdict, body). Deterministic, valid and invalid."""
+
+    def edit(change: Callable[[Body], None]) -> Body:
+        body = copy.deepcopy(example)
+        change(body)
+        return body
+
+    def buildpack(b: Body) -> None:
+        storage = b["buildSettings"]["storage"]
+        b["buildSettings"] = {
+            "storage": storage,
+            "buildpack": {"builder": "HEROKU_24", "buildContext": "/", "useCache": True},
+        }
+
+    def minimal(b: Body) -> None:
+        for key in [k for k in b if k not in {"name", "billing", "vcsData", "buildSettings"}]:
+            del b[key]
+
+    return [
+        ("spec example (dockerfile)", True, example),
+        ("buildpack variant", True, edit(buildpack)),
+        ("required keys only", True, edit(minimal)),
+        ("bad name", False, edit(lambda b: b.update(name="9 bad--name!"))),
+        ("unknown key", False, edit(lambda b: b.update(colour="blue"))),
+        (
+            "bad storageSize (in enum, > max)",
+            False,
+            edit(
+                lambda b: b["buildSettings"]["storage"]["ephemeralStorage"].update(
+                    storageSize=131072
+                )
+            ),
+        ),
+        (
+            "bad storageSize (not in enum)",
+            False,
+            edit(
+                lambda b: b["buildSettings"]["storage"]["ephemeralStorage"].update(
+                    storageSize=20000
+                )
+            ),
+        ),
+    ]
+
+
+def model_ok(body: Body) -> bool:
+    try:
+        CreateBuildServiceRequest.model_validate(body)
+    except ValidationError:
+        return False
+    return True
+
+
+def model_json_ok(raw: bytes) -> bool:
+    try:
+        CreateBuildServiceRequest.model_validate_json(raw)
+    except ValidationError:
+        return False
+    return True
+
+
+def throughput(check: Callable[[Any], bool], items: Sequence[Any], min_time: float) -> float:
+    """Bodies per second: best of 3 timed passes, each at least ``min_time`` seconds long."""
+    loops = 1
+    while True:  # calibrate
+        start = time.perf_counter()
+        for _ in range(loops):
+            for item in items:
+                check(item)
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_time:
+            break
+        loops = max(loops * 2, int(loops * min_time * 1.2 / max(elapsed, 1e-9)))
+    best = elapsed
+    for _ in range(2):
+        start = time.perf_counter()
+        for _ in range(loops):
+            for item in items:
+                check(item)
+        best = min(best, time.perf_counter() - start)
+    return loops * len(items) / best
+
+
+def bench_validation(min_time: float) -> None:
+    spec = load_spec()
+    root = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "components": spec["components"],
+        "$ref": f"#/components/schemas/{SCHEMA_NAME}",
+    }
+    validator = jsonschema_rs.Draft202012Validator(root)
+    cases = variants(request_example(spec))
+    bodies = [body for _, _, body in cases]
+    raws = [json.dumps(body).encode() for body in bodies]
+
+    print(
+        f"\n2. Validation of {SCHEMA_NAME}: {len(bodies)} bodies, best of 3 passes >= {min_time} s"
+    )
+    mismatches: list[str] = []
+    for (label, expected, body), raw in zip(cases, raws, strict=True):
+        verdicts = {
+            "model_validate": model_ok(body),
+            "model_validate_json": model_json_ok(raw),
+            "jsonschema-rs": bool(validator.is_valid(body)),
+            "jsonschema-rs(json.loads)": bool(validator.is_valid(json.loads(raw))),
+        }
+        if len(set(verdicts.values())) != 1 or verdicts["jsonschema-rs"] != expected:
+            mismatches.append(f"{label}: expected {expected}, got {verdicts}")
+        print(f"   {'valid  ' if verdicts['jsonschema-rs'] else 'invalid'}  {label}")
+    if mismatches:
+        print("\nABORT: the models and jsonschema-rs disagree on these bodies:", file=sys.stderr)
+        for line in mismatches:
+            print(f"   {line}", file=sys.stderr)
+        raise SystemExit(1)
+    print("   verdicts agree on every body (models == jsonschema-rs == expected)")
+
+    py_models = throughput(model_ok, bodies, min_time)
+    py_rs = throughput(validator.is_valid, bodies, min_time)
+    js_models = throughput(model_json_ok, raws, min_time)
+    js_rs = throughput(lambda raw: validator.is_valid(json.loads(raw)), raws, min_time)
+    print(f"   {'input':<12}{'models body/s':>15}{'jsonschema-rs body/s':>22}{'models/rs':>11}")
+    print(f"   {'dict':<12}{py_models:>15,.0f}{py_rs:>22,.0f}{fmt_ratio(py_models, py_rs):>11}")
+    print(
+        f"   {'JSON bytes':<12}{js_models:>15,.0f}{js_rs:>22,.0f}{fmt_ratio(js_models, js_rs):>11}"
+    )
+    print(
+        "   (models = model_validate / model_validate_json; rs = is_valid / is_valid(json.loads))"
+    )
+
+
+# --------------------------------------------------------------------------- 3. import cost
+
+IMPORT_PROBE = "import time; t = time.perf_counter(); {stmt}; print(time.perf_counter() - t)"
+PYDANTIC = "import pydantic"
+PYDANTIC_MODEL = "from pydantic import BaseModel"  # pydantic defers its model machinery
+MODELS = "import northflank_build.models"
+
+
+def import_seconds(statement: str, runs: int) -> float | str:
+    """Median in-process import time over ``runs`` fresh interpreters, or an error line."""
+    samples: list[float] = []
+    for _ in range(runs):
+        proc = subprocess.run(
+            [sys.executable, "-c", IMPORT_PROBE.format(stmt=statement)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            return error_line(proc)
+        samples.append(float(proc.stdout.strip().splitlines()[-1]))
+    return statistics.median(samples)
+
+
+def importtime_breakdown() -> tuple[float, float] | str:
+    """From one ``-X importtime`` run: (pydantic cumulative, northflank_build.* self) in ms."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import northflank_build.models"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        return error_line(proc)
+    pydantic_cum = 0.0
+    own_self = 0.0
+    for line in proc.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        parts = [p.strip() for p in line.removeprefix("import time:").split("|")]
+        if not parts[0].isdigit():
+            continue  # the header line
+        self_us, cum_us, name = int(parts[0]), int(parts[1]), parts[2]
+        if name == "pydantic":
+            pydantic_cum = cum_us / 1000
+        if name.startswith("northflank_build"):
+            own_self += self_us / 1000
+    return pydantic_cum, own_self
+
+
+def bench_imports(runs: int) -> None:
+    print(f"\n3. Import cost: median of {runs} fresh interpreters (perf_counter around the import)")
+    results = {stmt: import_seconds(stmt, runs) for stmt in (PYDANTIC, PYDANTIC_MODEL, MODELS)}
+    for stmt, value in results.items():
+        shown = f"{value * 1000:8.1f} ms" if isinstance(value, float) else f"FAILED  {value}"
+        print(f"   {stmt:<34}{shown}")
+    models = results[MODELS]
+    for base in (PYDANTIC, PYDANTIC_MODEL):
+        value = results[base]
+        if isinstance(value, float) and isinstance(models, float):
+            print(f"   models' share beyond `{base}`: {(models - value) * 1000:.1f} ms")
+    breakdown = importtime_breakdown()
+    if isinstance(breakdown, str):
+        print(f"   -X importtime FAILED  {breakdown}")
+    else:
+        pyd_cum, own = breakdown
+        print(
+            f"   -X importtime (one run): pydantic cumulative {pyd_cum:.1f} ms,"
+            f" northflank_build.* self {own:.1f} ms"
+        )
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=None, help="codegen runs per tool (5)")
+    parser.add_argument("--quick", action="store_true", help="smoke test: 2 rounds, short timings")
+    args = parser.parse_args(argv)
+    rounds = args.rounds or (2 if args.quick else 5)
+    min_time = 0.1 if args.quick else 0.5
+    import_runs = 3 if args.quick else 5
+
+    print(
+        f"python {sys.version.split()[0]} | pydantic {version('pydantic')}"
+        f" | jsonschema-rs {version('jsonschema-rs')}"
+        f" | datamodel-code-generator {version('datamodel-code-generator')}"
+        f" | openapi-python-client {version('openapi-python-client')}"
+    )
+    print("Figures are measured side by side in this run; read the ratios, not the absolutes.")
+    bench_codegen(rounds)
+    bench_validation(min_time)
+    bench_imports(import_runs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Code-generation helpers for the toolkit generated from ``spec/openapi.yaml``."""

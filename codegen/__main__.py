@@ -1,0 +1,42 @@
+"""``python -m codegen``: regenerate ``generated/`` from the spec, or check it is current."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .issues import SpecError
+from .pipeline import REPO_ROOT, check, generate
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m codegen", description=__doc__)
+    parser.add_argument("--spec", type=Path, default=REPO_ROOT / "spec" / "openapi.yaml")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "generated")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1, listing stale files, if --out is not current"
+    )
+    args = parser.parse_args(argv)
+    try:
+        if args.check:
+            stale = check(args.spec, args.out)
+            if stale:
+                print(f"{args.out} is out of date with {args.spec}:", file=sys.stderr)
+                for line in stale:
+                    print(f"  {line}", file=sys.stderr)
+                print("Run `nox -s codegen` and commit the result.", file=sys.stderr)
+                return 1
+            print(f"{args.out} is up to date with {args.spec}.")
+            return 0
+        count = generate(args.spec, args.out)
+    except SpecError as err:
+        print(err, file=sys.stderr)
+        print(f"Nothing was written; {args.out} is unchanged.", file=sys.stderr)
+        return 2
+    print(f"Wrote {count} files to {args.out}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

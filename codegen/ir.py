@@ -1,0 +1,233 @@
+"""Stage 3: the intermediate representation, frozen dataclasses every renderer reads.
+
+Renderers never look at the raw document; whatever a template prints is
+computed here.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .ecma_regex import to_rust_regex
+from .load import LoadedSpec
+from .names import ClassName, PythonIdentifier
+from .spec_walk import in_example, iter_nodes, resolve_ref
+
+__all__ = [
+    "Api",
+    "Field",
+    "Model",
+    "Operation",
+    "Package",
+    "Parameter",
+    "PatternTranslation",
+    "Response",
+    "build_ir",
+]
+
+DISTRIBUTION = "northflank-build"
+IMPORT_NAME = "northflank_build"
+
+
+@dataclass(frozen=True)
+class Field:
+    json_name: str
+    python_name: PythonIdentifier
+    required: bool
+    description: str
+    deprecated: bool
+
+
+@dataclass(frozen=True)
+class Model:
+    """A named schema of ``components/schemas``."""
+
+    name: ClassName
+    description: str
+    fields: tuple[Field, ...]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    python_name: PythonIdentifier
+    location: str
+    required: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    description: str
+    model: ClassName | None
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    method: str
+    path: str
+    summary: str
+    description: str
+    required_permission: str
+    command_path: tuple[str, ...]
+    parameters: tuple[Parameter, ...]
+    request_model: ClassName | None
+    responses: tuple[Response, ...]
+
+
+@dataclass(frozen=True)
+class PatternTranslation:
+    """An ECMA-262 pattern of the spec and the Rust-regex form the models enforce."""
+
+    ecma: str
+    rust: str
+
+
+@dataclass(frozen=True)
+class Package:
+    distribution: str
+    import_name: str
+    version: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Api:
+    title: str
+    version: str
+    spec_sha256: str
+    package: Package
+    operations: tuple[Operation, ...]
+    models: tuple[Model, ...]
+    patterns: tuple[PatternTranslation, ...]
+    model_schema_json: str
+    """The spec as the model generator reads it: every pattern in Rust-regex form."""
+
+
+def build_ir(spec: LoadedSpec) -> Api:
+    """Turn a validated spec into the IR."""
+    document = spec.document
+    info = document["info"]
+    patterns = _pattern_translations(document)
+    return Api(
+        title=str(info["title"]),
+        version=str(info["version"]),
+        spec_sha256=spec.sha256,
+        package=Package(
+            distribution=DISTRIBUTION,
+            import_name=IMPORT_NAME,
+            version=str(info["version"]),
+            description=str(info.get("summary") or info["title"]),
+        ),
+        operations=tuple(_operations(document)),
+        models=tuple(_models(document)),
+        patterns=patterns,
+        model_schema_json=json.dumps(
+            _with_rust_patterns(document, {p.ecma: p.rust for p in patterns}),
+            sort_keys=False,
+            ensure_ascii=False,
+        ),
+    )
+
+
+def _models(document: Mapping[str, Any]) -> list[Model]:
+    schemas = document.get("components", {}).get("schemas", {})
+    models = []
+    for name, schema in sorted(schemas.items()):
+        required = set(schema.get("required", []))
+        fields = tuple(
+            Field(
+                json_name=json_name,
+                python_name=PythonIdentifier(json_name),
+                required=json_name in required,
+                description=_description(document, prop),
+                deprecated=bool(prop.get("deprecated", False)),
+            )
+            for json_name, prop in schema.get("properties", {}).items()
+        )
+        models.append(Model(ClassName(name), str(schema.get("description", "")), fields))
+    return models
+
+
+def _operations(document: Mapping[str, Any]) -> list[Operation]:
+    operations = []
+    for route, item in sorted(document["paths"].items()):
+        for method, operation in item.items():
+            if not isinstance(operation, Mapping) or "operationId" not in operation:
+                continue
+            parameters = tuple(
+                Parameter(
+                    name=str(p["name"]),
+                    python_name=PythonIdentifier(str(p["name"])),
+                    location=str(p["in"]),
+                    required=bool(p.get("required", False)),
+                    description=str(p.get("description", "")),
+                )
+                for p in (_deref(document, raw) for raw in operation.get("parameters", []))
+            )
+            body = _deref(document, operation.get("requestBody", {}))
+            operations.append(
+                Operation(
+                    operation_id=str(operation["operationId"]),
+                    method=method.upper(),
+                    path=str(route),
+                    summary=str(operation.get("summary", "")),
+                    description=str(operation.get("description", "")),
+                    required_permission=str(operation["x-required-permission"]),
+                    command_path=tuple(str(operation["x-command-path"]).split()),
+                    parameters=parameters,
+                    request_model=_json_model(body),
+                    responses=tuple(
+                        Response(
+                            status=int(status),
+                            description=str(_deref(document, response).get("description", "")),
+                            model=_json_model(_deref(document, response)),
+                        )
+                        for status, response in sorted(operation["responses"].items())
+                    ),
+                )
+            )
+    return operations
+
+
+def _json_model(holder: Mapping[str, Any]) -> ClassName | None:
+    schema = holder.get("content", {}).get("application/json", {}).get("schema", {})
+    ref = schema.get("$ref", "")
+    return ClassName(ref.rsplit("/", 1)[-1]) if ref.startswith("#/components/schemas/") else None
+
+
+def _deref(document: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
+    while "$ref" in node:
+        node = resolve_ref(document, str(node["$ref"]))
+    return node
+
+
+def _description(document: Mapping[str, Any], prop: Mapping[str, Any]) -> str:
+    if "description" in prop:
+        return str(prop["description"])
+    return str(_deref(document, prop).get("description", ""))
+
+
+def _pattern_translations(document: Mapping[str, Any]) -> tuple[PatternTranslation, ...]:
+    found = {
+        node["pattern"]
+        for path, node in iter_nodes(document)
+        if isinstance(node, Mapping) and isinstance(node.get("pattern"), str)
+        if not in_example(path)
+    }
+    return tuple(PatternTranslation(p, to_rust_regex(p)) for p in sorted(found))
+
+
+def _with_rust_patterns(document: Mapping[str, Any], rust: Mapping[str, str]) -> Any:
+    result = copy.deepcopy(dict(document))
+    for path, node in iter_nodes(result):
+        is_schema_pattern = isinstance(node, dict) and isinstance(node.get("pattern"), str)
+        if is_schema_pattern and not in_example(path) and node["pattern"] in rust:
+            node["pattern"] = rust[node["pattern"]]
+    return result

@@ -1,0 +1,66 @@
+"""Helpers to walk and resolve the parsed spec document."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .issues import pointer
+
+__all__ = ["components_root", "in_example", "iter_nodes", "resolve_ref", "schema_of"]
+
+JsonPath = tuple[str | int, ...]
+
+
+def iter_nodes(node: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, Any]]:
+    """Yield every (path, value) of the document, depth first, in document order."""
+    yield path, node
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            yield from iter_nodes(value, (*path, str(key)))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from iter_nodes(value, (*path, index))
+
+
+def resolve_ref(document: Mapping[str, Any], ref: str) -> Any:
+    """The value a local ``$ref`` points at; KeyError if it points nowhere."""
+    if not ref.startswith("#"):
+        raise KeyError(f"only local references are supported, not {ref!r}")
+    node: Any = document
+    for raw in ref[1:].split("/")[1:]:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise KeyError(f"the reference {ref!r} points at nothing")
+    return node
+
+
+def schema_of(document: Mapping[str, Any], schema: Any) -> Any:
+    """Follow ``$ref`` until a schema with content of its own."""
+    seen: set[str] = set()
+    while isinstance(schema, Mapping) and "$ref" in schema and str(schema["$ref"]) not in seen:
+        seen.add(str(schema["$ref"]))
+        schema = resolve_ref(document, str(schema["$ref"]))
+    return schema
+
+
+def components_root(document: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+    """A standalone JSON Schema 2020-12 document for ``schema`` whose refs still resolve."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "components": document.get("components", {}),
+        "allOf": [schema],
+    }
+
+
+def in_example(path: JsonPath) -> bool:
+    """Whether ``path`` lies inside an example value, where keys are data, not keywords."""
+    return "examples" in path or "example" in path
+
+
+def path_pointer(path: JsonPath) -> str:
+    return pointer(*path)

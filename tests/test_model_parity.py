@@ -1,0 +1,312 @@
+"""Parity: the generated models accept a body if and only if the spec does.
+
+The oracle is jsonschema-rs, an independent JSON Schema 2020-12 validator whose
+patterns follow ECMA-262, run over the spec itself. Bodies come from
+schemathesis (valid and invalid by construction) and from seeded mutations
+aimed at every constraint boundary of the spec. Any disagreement fails the
+test and prints the body with both verdicts.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import hypothesis.strategies as st
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from northflank_build.models import (
+    CreateBuildServiceRequest,
+    CreateBuildServiceResponse,
+    ErrorResponse,
+)
+from pydantic import BaseModel, ValidationError
+from schemathesis import GenerationMode
+
+from tests.spec_data import (
+    OPERATION_PATH,
+    SPEC,
+    SPEC_PATH,
+    example,
+    oracle_for,
+)
+
+MUTATION_CASES = 6_000
+SCHEMATHESIS_CASES = 500  # per generation mode
+
+REQUEST = "CreateBuildServiceRequest"
+MODELS: dict[str, type[BaseModel]] = {
+    REQUEST: CreateBuildServiceRequest,
+    "CreateBuildServiceResponse": CreateBuildServiceResponse,
+    "ErrorResponse": ErrorResponse,
+}
+
+
+def model_accepts(model: type[BaseModel], body: Any) -> bool:
+    try:
+        model.model_validate(body)
+    except ValidationError:
+        return False
+    return True
+
+
+@dataclass
+class Tally:
+    """Cases seen and disagreements found, per schema."""
+
+    schema: str
+    valid: int = 0
+    invalid: int = 0
+    disagreements: list[str] = field(default_factory=list)
+
+    def judge(self, body: Any) -> None:
+        expected = oracle_for(self.schema).is_valid(body)
+        actual = model_accepts(MODELS[self.schema], body)
+        if expected:
+            self.valid += 1
+        else:
+            self.invalid += 1
+        if expected != actual and len(self.disagreements) < 5:
+            self.disagreements.append(
+                f"spec says {'valid' if expected else 'invalid'}, model says"
+                f" {'valid' if actual else 'invalid'}: {json.dumps(body, ensure_ascii=True)}"
+            )
+
+    @property
+    def total(self) -> int:
+        return self.valid + self.invalid
+
+    def assert_parity(self) -> None:
+        assert not self.disagreements, "\n".join(self.disagreements)
+
+
+# --- seeded mutations at every constraint boundary -------------------------------------------
+
+ADVERSARIAL_CHARS = (
+    "\n\r\t\v\f \u00a0\u1680\u2000\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+    "\u0085\u001c\u001f\u180e\u0661\uff11\u00e9\u212a\u017f\U0001f432"
+    "[]{}\\^$-~&?:@*/._'\"()`%!;,"
+)
+SCALARS: tuple[Any, ...] = (
+    None,
+    True,
+    False,
+    0,
+    1,
+    -1,
+    2.0,
+    2.5,
+    16384,
+    16384.0,
+    32768,
+    65536,
+    65536.0,
+    65537,
+    131072,
+    524288,
+    16383,
+    1e300,
+    "",
+    "a",
+    "true",
+    "16384",
+    "kaniko",
+    "HEROKU_24",
+    "github",
+    "x86",
+    "build",
+    [],
+    {},
+    ["abc"],
+    {"a": "b"},
+)
+BOUNDARY_LENGTHS = (
+    0,
+    1,
+    2,
+    3,
+    23,
+    24,
+    25,
+    53,
+    54,
+    55,
+    71,
+    72,
+    73,
+    99,
+    100,
+    101,
+    199,
+    200,
+    201,
+    259,
+    260,
+    261,
+)
+
+
+def _paths(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    yield path
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _paths(value, (*path, index))
+
+
+def _get(node: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        node = node[part]
+    return node
+
+
+def _set(body: Any, path: tuple[Any, ...], value: Any) -> Any:
+    if not path:
+        return value
+    _get(body, path[:-1])[path[-1]] = value
+    return body
+
+
+def _mutate_string(rng: random.Random, text: str) -> str:
+    choice = rng.randrange(7)
+    if choice == 6 and text:
+        position = rng.randrange(len(text))
+        return text[:position] + rng.choice(ADVERSARIAL_CHARS) + text[position + 1 :]
+    if choice == 0:
+        return text + rng.choice("\n\r\u2028 ")
+    if choice == 1:
+        position = rng.randrange(len(text) + 1)
+        return text[:position] + rng.choice(ADVERSARIAL_CHARS) + text[position:]
+    if choice == 2:
+        length = rng.choice(BOUNDARY_LENGTHS)
+        source = text.replace("/", "") or "a"
+        return ((text[:1] if text.startswith("/") else "") + source * length)[:length]
+    if choice == 3:
+        return text.upper() if rng.random() < 0.5 else text.replace("-", " ")
+    if choice == 4:
+        return "".join(rng.choice(ADVERSARIAL_CHARS + text) for _ in range(rng.randrange(1, 8)))
+    return text[: rng.randrange(len(text) + 1)]
+
+
+def mutate(rng: random.Random, base: Any) -> Any:
+    """One to three small edits: each keeps most of the body valid, so verdicts hinge on it."""
+    body = copy.deepcopy(base)
+    for _ in range(rng.choice((1, 1, 1, 2, 3))):
+        paths = list(_paths(body))
+        path = rng.choice(paths)
+        target = _get(body, path)
+        kind = rng.randrange(7)
+        if kind == 0 and isinstance(target, dict):
+            target[rng.choice(("extra", "dockerfile", "buildpack", "storage", "Name", "name"))] = (
+                copy.deepcopy(rng.choice((*SCALARS, {"builder": "PAKETO_TINY"})))
+            )
+        elif kind == 1 and path and isinstance(_get(body, path[:-1]), dict):
+            del _get(body, path[:-1])[path[-1]]
+        elif kind == 2 and isinstance(target, str):
+            body = _set(body, path, _mutate_string(rng, target))
+        elif kind == 3 and isinstance(target, list):
+            target.append(rng.choice(("feature/*", "abc", "a b", "[skip ci]", "x" * 73, 3, None)))
+        elif kind == 4 and isinstance(target, int | float) and not isinstance(target, bool):
+            body = _set(body, path, rng.choice((target * 2, target / 2, float(target), target + 1)))
+        else:
+            body = _set(body, path, copy.deepcopy(rng.choice(SCALARS)))
+    return body
+
+
+def seeds(schema: str) -> list[Any]:
+    if schema == REQUEST:
+        request = example("request", "dockerfileBuild")
+        buildpack = copy.deepcopy(request)
+        buildpack["buildSettings"] = {
+            "buildpack": {
+                "builder": "PAKETO_FULL",
+                "buildpackLocators": ["heroku/nodejs"],
+                "buildContext": "/app",
+                "useCache": True,
+            }
+        }
+        buildpack["billing"] = {
+            "buildPlan": "nf-compute-200-8",
+            "gpu": {"enabled": True, "configuration": {"gpuType": "a100", "gpuCount": 2}},
+        }
+        buildpack["tags"] = ["team-a", "prod"]
+        buildpack["infrastructure"] = {"architecture": "arm"}
+        buildpack["vcsData"]["vcsLinkId"] = "0123456789abcdef01234567"
+        return [request, buildpack]
+    if schema == "CreateBuildServiceResponse":
+        return [example("200", "dockerfileBuild")]
+    return [example("409", "conflict")]
+
+
+@pytest.mark.parametrize(
+    ("schema", "cases"),
+    [(REQUEST, MUTATION_CASES), ("CreateBuildServiceResponse", 1_000), ("ErrorResponse", 300)],
+)
+def test_mutated_bodies_get_the_spec_verdict(schema: str, cases: int) -> None:
+    rng = random.Random(f"parity-{schema}")
+    tally = Tally(schema)
+    bases = seeds(schema)
+    for base in bases:
+        tally.judge(base)
+    for _ in range(cases):
+        tally.judge(mutate(rng, rng.choice(bases)))
+    tally.assert_parity()
+    # Both verdicts must be well represented, or the test proves little.
+    assert tally.valid >= cases // 10, tally
+    assert tally.invalid >= cases // 10, tally
+
+
+# --- schemathesis: bodies valid and invalid by construction --------------------------------
+
+_OPERATION = schemathesis.openapi.from_path(str(SPEC_PATH))[OPERATION_PATH]["POST"]
+
+
+def _json_bodies(mode: GenerationMode) -> st.SearchStrategy[Any]:
+    return _OPERATION.as_strategy(generation_mode=mode).map(lambda case: case.body)
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_generated_bodies_get_the_spec_verdict(mode: GenerationMode) -> None:
+    tally = Tally(REQUEST)
+
+    @settings(
+        max_examples=SCHEMATHESIS_CASES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(_json_bodies(mode))
+    def judge(body: Any) -> None:
+        if isinstance(body, bytes | bytearray):
+            return  # not a JSON document: no schema verdict to compare
+        tally.judge(body)
+
+    judge()
+    tally.assert_parity()
+    if mode is GenerationMode.POSITIVE:
+        assert tally.invalid == 0, "schemathesis generated an invalid body in positive mode"
+    assert tally.total >= SCHEMATHESIS_CASES // 2
+
+
+@pytest.mark.parametrize("name", ["request", "200", "409"])
+def test_seed_examples_are_valid_for_both(name: str) -> None:
+    schema, example_name = {
+        "request": (REQUEST, "dockerfileBuild"),
+        "200": ("CreateBuildServiceResponse", "dockerfileBuild"),
+        "409": ("ErrorResponse", "conflict"),
+    }[name]
+    body = example(name, example_name)
+    assert oracle_for(schema).is_valid(body)
+    assert model_accepts(MODELS[schema], body)
+
+
+def test_spec_has_the_schemas_compared() -> None:
+    assert set(MODELS) <= set(SPEC["components"]["schemas"])
