@@ -22,12 +22,13 @@ pattern:
 * Surrogate code points cannot occur in a Rust ``str``; they are dropped from
   classes, and a lone surrogate literal becomes a class that matches nothing.
 
-Capturing groups become non-capturing.  Lookaround, backreferences and a few
-Unicode properties missing from Rust's tables raise `UnsupportedPattern`.  Invalid
-ECMA syntax raises its subclass `InvalidPattern`.  Any valid pattern that does
-neither is translated to an equivalent Rust pattern.  Two patterns are equivalent
-here when they match the same strings; match positions and captures are not
-compared.
+Capturing groups become non-capturing.  Lookaround, backreferences, ES2025 pattern
+modifiers, a few Unicode properties missing from Rust's tables, repetition counts
+above 2**32-1 and nesting deeper than Rust's parser allows raise `UnsupportedPattern`.
+Invalid ECMA syntax raises its subclass `InvalidPattern`.  Any valid pattern that
+does neither is translated to an equivalent Rust pattern.  Two patterns are
+equivalent here when they match the same strings; match positions and captures are
+not compared.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ __all__ = [
 ]
 
 
-class UnsupportedPattern(ValueError):
+class UnsupportedPattern(ValueError):  # noqa: N818 - the name is the public API
     """The pattern cannot be translated: Rust ``regex`` cannot express it, or it is invalid."""
 
     def __init__(self, pattern: str, offset: int, construct: str, reason: str) -> None:
@@ -179,6 +180,10 @@ _CONTROL_ESCAPES: Final = {"f": 0x0C, "n": 0x0A, "r": 0x0D, "t": 0x09, "v": 0x0B
 _U32_MAX: Final = 2**32 - 1
 _MAX_CODE_POINT: Final = 0x10FFFF
 _SURROGATES: Final = range(0xD800, 0xE000)
+# Deeper ECMA group nesting is refused outright (it also bounds our recursion).
+_MAX_GROUP_DEPTH: Final = 100
+# Rust regex's parser refuses syntax nested deeper than this (its default nest_limit).
+_RUST_NEST_LIMIT: Final = 250
 
 
 def _aliases(table: str) -> dict[str, str]:
@@ -524,6 +529,7 @@ class _Parser:
         self.disjunction_count = 0
         self.backreferences: list[tuple[int, int | str]] = []
         self.unsupported: UnsupportedPattern | None = None
+        self.depth = 0
 
     # ---- helpers
 
@@ -564,13 +570,16 @@ class _Parser:
                     f"\\k<{reference}>",
                     "backreference to an undefined group name",
                 )
-        for offset, reference in self.backreferences:
-            self.unsupported = self.unsupported or UnsupportedPattern(
+        if self.backreferences:
+            offset, reference = self.backreferences[0]
+            backreference = UnsupportedPattern(
                 self.src,
                 offset,
                 f"\\{reference}" if isinstance(reference, int) else f"\\k<{reference}>",
                 "backreferences are not supported by Rust regex",
             )
+            if self.unsupported is None or offset < self.unsupported.offset:
+                self.unsupported = backreference
         if self.unsupported is not None:
             raise self.unsupported
         return tree
@@ -598,23 +607,34 @@ class _Parser:
         char = self.src[start]
         if char in "^$":
             self.pos += 1
-            self.forbid_quantifier(start)
+            self.forbid_quantifier()
             return Assertion(char)
         if char == "\\" and self.peek(1) in ("b", "B"):
             self.pos += 2
-            self.forbid_quantifier(start)
+            self.forbid_quantifier()
             return Assertion(self.src[start + 1])
         if char == "(":
             return self.group()
-        return self.quantified(self.atom(), start)
+        return self.quantified(self.atom())
 
-    def forbid_quantifier(self, start: int) -> None:
+    def forbid_quantifier(self) -> None:
         if self.peek() in ("*", "+", "?", "{"):
             raise self.invalid(self.pos, "nothing to repeat (an assertion cannot be quantified)")
-        del start
 
     def group(self) -> Node:
         start = self.pos
+        src = self.src
+        self.depth += 1
+        if self.depth > _MAX_GROUP_DEPTH:
+            raise UnsupportedPattern(
+                src, start, "(", f"groups nested more than {_MAX_GROUP_DEPTH} deep"
+            )
+        try:
+            return self.group_body(start)
+        finally:
+            self.depth -= 1
+
+    def group_body(self, start: int) -> Node:
         src = self.src
         if src.startswith(("(?=", "(?!", "(?<=", "(?<!"), start):
             behind = src.startswith("(?<", start)
@@ -623,7 +643,7 @@ class _Parser:
             self.expect_close(start)
             kind = "lookbehind" if behind else "lookahead"
             self.unsupported_here(start, f"{kind} assertions are not supported by Rust regex")
-            self.forbid_quantifier(start)
+            self.forbid_quantifier()
             return _EMPTY_GROUP
         if src.startswith("(?<", start):
             self.pos += 3
@@ -639,7 +659,7 @@ class _Parser:
             self.capture_count += 1
         body = self.disjunction()
         self.expect_close(start)
-        return self.quantified(Group(body), start)
+        return self.quantified(Group(body))
 
     def expect_close(self, start: int) -> None:
         if self.peek() != ")":
@@ -705,7 +725,7 @@ class _Parser:
                 raise self.invalid(start, f"duplicate capture group name {name!r}")
         self.group_names.setdefault(name, []).append(path)
 
-    def quantified(self, atom: Node, start: int) -> Node:
+    def quantified(self, atom: Node) -> Node:
         char = self.peek()
         at = self.pos
         maximum: int | None
@@ -732,7 +752,6 @@ class _Parser:
             raise self.invalid(at, "numbers out of order in {} quantifier")
         if max(minimum, maximum or 0) > _U32_MAX:
             self.unsupported_here(at, "repetition count exceeds Rust regex's 32-bit limit")
-        del start
         return Repeat(atom, minimum, maximum, lazy)
 
     def braced_bounds(self) -> tuple[int, int | None] | None:
@@ -752,7 +771,7 @@ class _Parser:
 
     def decimal(self) -> int | None:
         begin = self.pos
-        while self.peek() in _DECIMAL_DIGITS and self.peek() != "":
+        while self.peek() in _DECIMAL_DIGITS:
             self.pos += 1
         return int(self.src[begin : self.pos]) if self.pos > begin else None
 
@@ -810,12 +829,12 @@ class _Parser:
             return _CONTROL_ESCAPES[char]
         if char == "c":
             letter = self.peek(1)
-            if letter not in _ASCII_LETTERS or letter == "":
+            if letter not in _ASCII_LETTERS:
                 raise self.invalid(start, "invalid control escape ('\\c' needs an ASCII letter)")
             self.pos += 2
             return ord(letter) % 32
         if char == "0":
-            if self.peek(1) in _DECIMAL_DIGITS and self.peek(1) != "":
+            if self.peek(1) in _DECIMAL_DIGITS:
                 raise self.invalid(start, "octal escapes are not allowed in u-mode", start + 3)
             self.pos += 1
             return 0
@@ -1070,6 +1089,28 @@ def _print(node: Node | Disjunction | Alternative) -> str:
     return _print(node.atom) + suffix + ("?" if node.lazy else "")
 
 
+def _rust_depth(node: Node | Disjunction | Alternative) -> int:
+    """How deep Rust regex's parser nests the printed form of ``node``.
+
+    Rust counts every group, repetition, alternation, concatenation of two or more
+    items, bracketed class and union inside a class.  Classes are counted as the
+    deepest form we print (a union holding a nested negated class, 4 levels).
+    """
+    if isinstance(node, Disjunction | Alternative):
+        children = node.alternatives if isinstance(node, Disjunction) else node.terms
+        inner = max((_rust_depth(child) for child in children), default=0)
+        return inner + (1 if len(children) > 1 else 0)
+    if isinstance(node, Group):
+        return 1 + _rust_depth(node.body)
+    if isinstance(node, Repeat):
+        return 1 + _rust_depth(node.atom)
+    if isinstance(node, Assertion):
+        return 1 if node.kind in "bB" else 0  # (?-u:\b) is a group
+    if isinstance(node, Literal) and node.code_point not in _SURROGATES:
+        return 0
+    return 4
+
+
 def to_rust_regex(pattern: str) -> str:
     """Translate an ECMA-262 pattern (``u`` flag) into an equivalent Rust ``regex`` pattern.
 
@@ -1081,4 +1122,14 @@ def to_rust_regex(pattern: str) -> str:
         UnsupportedPattern: the pattern uses lookaround, backreferences or another
             construct that Rust ``regex`` cannot express.
     """
-    return _print(parse(pattern))
+    tree = parse(pattern)
+    depth = _rust_depth(tree)
+    if depth > _RUST_NEST_LIMIT:
+        offset = max(pattern.find("("), 0)
+        raise UnsupportedPattern(
+            pattern,
+            offset,
+            pattern[offset],
+            f"nested {depth} deep once translated; Rust regex allows {_RUST_NEST_LIMIT}",
+        )
+    return _print(tree)

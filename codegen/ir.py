@@ -29,6 +29,9 @@ __all__ = [
     "build_ir",
 ]
 
+ECMA_PATTERN_KEY = "x-ecma-pattern"
+"""Where the model schema keeps a pattern as the spec wrote it, beside its Rust form."""
+
 DISTRIBUTION = "northflank-build"
 IMPORT_NAME = "northflank_build"
 
@@ -229,5 +232,6 @@ def _with_rust_patterns(document: Mapping[str, Any], rust: Mapping[str, str]) ->
     for path, node in iter_nodes(result):
         is_schema_pattern = isinstance(node, dict) and isinstance(node.get("pattern"), str)
         if is_schema_pattern and not in_example(path) and node["pattern"] in rust:
+            node[ECMA_PATTERN_KEY] = node["pattern"]
             node["pattern"] = rust[node["pattern"]]
     return result

@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema_rs
 import regress
 from openapi_spec_validator import OpenAPIV31SpecValidator
+from pydantic_core import SchemaError, SchemaValidator, core_schema
 
 from .ecma_regex import UnsupportedPattern, to_rust_regex
 from .issues import SpecIssue, pointer
@@ -75,9 +76,12 @@ def check_patterns(document: Document) -> Iterator[SpecIssue]:
             yield SpecIssue(where, f"not an ECMA-262 regular expression: {pattern!r} ({err})")
             continue
         try:
-            to_rust_regex(pattern)
+            SchemaValidator(core_schema.str_schema(pattern=to_rust_regex(pattern)))
         except UnsupportedPattern as err:
             yield SpecIssue(where, f"the models cannot enforce this pattern: {err}")
+        except SchemaError as err:  # e.g. beyond the Rust engine's size limit
+            reason = str(err).splitlines()[-1].strip()
+            yield SpecIssue(where, f"the models' regex engine refuses this pattern: {reason}")
 
 
 def check_enum_bounds(document: Document) -> Iterator[SpecIssue]:

@@ -7,18 +7,20 @@ For a pattern P and an input S, three verdicts must agree:
 * the system under test, pydantic-core: a ``str`` constrained by ``to_rust_regex(P)``
   (Rust ``regex`` crate, unanchored ``is_match``) validates S.
 
-V8 runs as one long-lived ``node tests/js/regex_oracle.mjs`` process per session.
-Without ``node`` on PATH the V8 comparisons are skipped and regress alone is the oracle.
+V8 runs as one long-lived ``node tests/js/regex_oracle.mjs`` process per session (per
+xdist worker).  Without ``node`` on PATH the V8 comparisons are skipped and regress is
+the only oracle, unless NF_REQUIRE_NODE=1 (as in ``nox -s tests``) makes that a failure.
+
+Hypothesis runs derandomized and without a database, so every run checks the same cases.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import shutil
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,35 +32,38 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from codegen import ecma_regex
+from codegen.ecma_regex import InvalidPattern, UnsupportedPattern, to_rust_regex
 
-from codegen import ecma_regex  # noqa: E402
-from codegen.ecma_regex import (  # noqa: E402
-    InvalidPattern,
-    UnsupportedPattern,
-    to_rust_regex,
-)
-
+ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "spec" / "openapi.yaml"
 ORACLE_SCRIPT = Path(__file__).resolve().parent / "js" / "regex_oracle.mjs"
 
 MIN_GENERATED_CASES = 3000
 EXAMPLES_PER_PATTERN = 30
-INPUTS_PER_EXAMPLE = 4
+INPUTS_PER_EXAMPLE = 4  # one V8 round trip per example: 30 x 4 inputs per pattern
 FUZZ_PATTERNS = 1000
+
+DETERMINISTIC = settings(
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 
 # --------------------------------------------------------------------------- patterns
 
 
 def _spec_patterns() -> list[str]:
-    """Every string-valued ``pattern`` keyword anywhere in the OpenAPI document."""
+    """Every ``pattern`` keyword of the OpenAPI document (example values are data)."""
     found: list[str] = []
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
+                if key in ("example", "examples"):
+                    continue
                 if key == "pattern" and isinstance(value, str):
                     found.append(value)
                 else:
@@ -150,12 +155,19 @@ ADVERSARIAL = (
     + "aA0_z9.-/ "
 )
 
+# Letters of several scripts and cases, digits, spaces, a mark, a symbol: for \p{...}.
+PROPERTY_HINTS = (
+    "aZ\u00e9\u00df\u0391\u03b1\u0430\u05d0\u4e00\u017f\u212a"
+    + "0\u0661\uff11 \u00a0_-!\u0301\U0001f432"
+)
+
 
 # --------------------------------------------------------------------------- oracles
 
-
 # (pattern, input) where V8 matched only inside a surrogate pair (see regex_oracle.mjs).
 V8_SURROGATE_SPLITS: list[tuple[str, str]] = []
+# Random patterns that regress and V8 disagree about (valid in one, invalid in the other).
+ENGINE_DISAGREEMENTS: list[str] = []
 
 
 class V8Oracle:
@@ -163,21 +175,19 @@ class V8Oracle:
 
     def __init__(self, node: str) -> None:
         self.process = subprocess.Popen(
-            [node, str(ORACLE_SCRIPT)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
+            [node, str(ORACLE_SCRIPT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
-        self.requests = 0
 
     def ask(self, request: dict[str, Any]) -> dict[str, Any]:
-        assert self.process.stdin is not None and self.process.stdout is not None
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None
+        assert stdout is not None
         # ensure_ascii: the wire is pure ASCII, so U+2028 and friends cannot split a line.
-        self.process.stdin.write(json.dumps(request, ensure_ascii=True).encode() + b"\n")
-        self.process.stdin.flush()
-        line = self.process.stdout.readline()
+        stdin.write(json.dumps(request, ensure_ascii=True).encode() + b"\n")
+        stdin.flush()
+        line = stdout.readline()
         if not line:
-            raise RuntimeError(f"V8 oracle exited with {self.process.wait()}")
-        self.requests += 1
+            raise RuntimeError(f"the V8 oracle exited with status {self.process.wait()}")
         reply: dict[str, Any] = json.loads(line)
         assert "fatal" not in reply, reply
         return reply
@@ -186,35 +196,37 @@ class V8Oracle:
         return "error" not in self.ask({"pattern": pattern})
 
     def test(self, pattern: str, text: str) -> bool:
-        reply = self.ask({"pattern": pattern, "input": text})
-        assert "error" not in reply, f"V8 rejects {pattern!r}: {reply['error']}"
-        return self.verdict(pattern, text, reply["result"])
+        return self.test_many(pattern, [text])[0]
 
     def test_many(self, pattern: str, texts: list[str]) -> list[bool]:
         reply = self.ask({"pattern": pattern, "inputs": texts})
         assert "error" not in reply, f"V8 rejects {pattern!r}: {reply['error']}"
-        return [self.verdict(pattern, t, r) for t, r in zip(texts, reply["results"], strict=True)]
+        results = reply["results"]
+        return [self._verdict(pattern, t, r) for t, r in zip(texts, results, strict=True)]
 
     @staticmethod
-    def verdict(pattern: str, text: str, result: bool | dict[str, bool]) -> bool:
-        """The ECMA-262 verdict; V8's empty matches inside surrogate pairs are set aside."""
+    def _verdict(pattern: str, text: str, result: bool | dict[str, bool]) -> bool:
+        """The ECMA-262 verdict: V8's empty matches inside surrogate pairs are set aside."""
         if isinstance(result, bool):
             return result
         V8_SURROGATE_SPLITS.append((pattern, text))
         return result["spec"]
 
     def close(self) -> None:
-        assert self.process.stdin is not None
-        assert self.process.stdout is not None
-        self.process.stdin.close()
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None
+        assert stdout is not None
+        stdin.close()
         self.process.wait(timeout=10)
-        self.process.stdout.close()
+        stdout.close()
 
 
 @pytest.fixture(scope="session")
 def v8() -> Iterator[V8Oracle | None]:
     node = shutil.which("node")
     if node is None:
+        if os.environ.get("NF_REQUIRE_NODE") == "1":
+            pytest.fail("node is not on PATH (NF_REQUIRE_NODE=1 forbids skipping V8)")
         yield None
         return
     oracle = V8Oracle(node)
@@ -224,7 +236,7 @@ def v8() -> Iterator[V8Oracle | None]:
         oracle.close()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def regress_regex(pattern: str) -> regress.Regex:
     return regress.Regex(pattern, "u")
 
@@ -232,7 +244,7 @@ def regress_regex(pattern: str) -> regress.Regex:
 def regress_compiles(pattern: str) -> bool:
     try:
         regress_regex(pattern)
-    except Exception:  # regress raises its own error type for invalid patterns
+    except regress.RegressError:
         return False
     return True
 
@@ -241,7 +253,7 @@ def regress_test(pattern: str, text: str) -> bool:
     return regress_regex(pattern).find(text) is not None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def rust_adapter(pattern: str) -> TypeAdapter[str]:
     """The system under test: a pydantic ``str`` constrained by the translated pattern."""
     return TypeAdapter(Annotated[str, StringConstraints(pattern=to_rust_regex(pattern))])
@@ -255,33 +267,38 @@ def rust_test(pattern: str, text: str) -> bool:
     return True
 
 
-STATS = {"generated": 0, "generated_tests": 0, "fuzz_valid": 0, "seconds": 0.0}
-
-
-def check(v8: V8Oracle | None, pattern: str, text: str) -> None:
-    """Assert that regress, V8 and pydantic (Rust) agree on ``pattern`` matching ``text``."""
-    by_regress = regress_test(pattern, text)
-    by_rust = rust_test(pattern, text)
-    by_v8 = v8.test(pattern, text) if v8 is not None else by_regress
-    assert by_regress == by_v8 == by_rust, (
-        f"disagreement on {pattern!r} (Rust: {to_rust_regex(pattern)!r}) "
-        f"with input {text!r}: regress={by_regress} V8={by_v8} pydantic/Rust={by_rust}"
-    )
-
-
-def check_many(v8: V8Oracle | None, pattern: str, texts: list[str]) -> None:
-    """`check` for a batch of inputs, with one round trip to V8."""
+def check(v8: V8Oracle | None, pattern: str, texts: list[str]) -> None:
+    """Assert that regress, V8 and pydantic (Rust) agree on ``pattern`` for each text."""
     by_regress = [regress_test(pattern, text) for text in texts]
     by_rust = [rust_test(pattern, text) for text in texts]
     by_v8 = v8.test_many(pattern, texts) if v8 is not None else by_regress
-    for text, regress_says, v8_says, rust_says in zip(texts, by_regress, by_v8, by_rust):
+    for text, regress_says, v8_says, rust_says in zip(
+        texts, by_regress, by_v8, by_rust, strict=True
+    ):
         assert regress_says == v8_says == rust_says, (
             f"disagreement on {pattern!r} (Rust: {to_rust_regex(pattern)!r}) with input "
             f"{text!r}: regress={regress_says} V8={v8_says} pydantic/Rust={rust_says}"
         )
 
 
+STATS: dict[str, int] = {"generated": 0, "generated_tests": 0, "fuzz_translated": 0}
+
+
 # --------------------------------------------------------------------------- inputs
+
+ECMA_CLASS_ESCAPE_MEMBERS = {
+    "d": "0123456789",
+    "w": "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_",
+    "s": "\t\n\v\f\r \u00a0\u1680\u2000\u2005\u200a\u2028\u2029\u202f\u205f\u3000\ufeff",
+}
+
+
+def _is_surrogate(code_point: int) -> bool:
+    return 0xD800 <= code_point <= 0xDFFF
+
+
+def _not_surrogate(char: str) -> bool:
+    return not _is_surrogate(ord(char))
 
 
 def _alphabet(pattern: str) -> list[str]:
@@ -309,40 +326,27 @@ def _alphabet(pattern: str) -> list[str]:
             walk(node.atom)
 
     walk(ecma_regex.parse(pattern))
-    return sorted(c for c in chars if not 0xD800 <= ord(c) <= 0xDFFF)
-
-
-ECMA_CLASS_ESCAPE_MEMBERS = {
-    "d": "0123456789",
-    "w": "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_",
-    "s": "\t\n\v\f\r \u00a0\u1680\u2000\u2005\u200a\u2028\u2029\u202f\u205f\u3000\ufeff",
-}
-
-
-# Letters of several scripts and cases, digits, spaces, marks, symbols: for \p{...}.
-PROPERTY_HINTS = "aZ\u00e9\u00df\u0391\u03b1\u0430\u05d0\u4e00\u017f\u212a0\u0661\uff11 \u00a0_-!\u0301\U0001f432"
-
-
-def _not_surrogate(text: str) -> bool:
-    return not 0xD800 <= ord(text) <= 0xDFFF
+    return sorted(filter(_not_surrogate, chars))
 
 
 def _members(item: object, anything: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     """Characters that (most likely) belong to a class item; ``anything`` if unknown."""
     if isinstance(item, ecma_regex.CharRange):
-        ends = [chr(c) for c in (item.low, item.high) if not 0xD800 <= c <= 0xDFFF]
+        ends = [chr(c) for c in (item.low, item.high) if not _is_surrogate(c)]
         inside = st.integers(item.low, item.high).map(chr).filter(_not_surrogate)
         return st.one_of(st.sampled_from(ends), inside) if ends else inside
     if isinstance(item, ecma_regex.ClassEscape) and item.kind.islower():
         return st.sampled_from(ECMA_CLASS_ESCAPE_MEMBERS[item.kind])
+    if isinstance(item, ecma_regex.Property):
+        return st.sampled_from(PROPERTY_HINTS)
     return anything
 
 
 def _shaped(node: object, alphabet: list[str], noisy: bool) -> st.SearchStrategy[str]:
-    """Strings that follow the pattern's structure.
+    """Strings that follow the pattern's structure (the parse tree only steers generation).
 
     Classes and literals yield their own members; if ``noisy``, also any character of
-    ``alphabet`` now and then.
+    ``alphabet`` now and then, and repetition counts one off the bounds.
     """
     anything = st.sampled_from(alphabet)
 
@@ -359,10 +363,10 @@ def _shaped(node: object, alphabet: list[str], noisy: bool) -> st.SearchStrategy
             return st.just("")
         return st.tuples(*[shaped(term) for term in node.terms]).map("".join)
     if isinstance(node, ecma_regex.Literal):
-        if 0xD800 <= node.code_point <= 0xDFFF:
+        if _is_surrogate(node.code_point):
             return anything
         return mostly(st.just(chr(node.code_point)))
-    if isinstance(node, ecma_regex.CharClass | ecma_regex.ClassEscape):
+    if isinstance(node, ecma_regex.CharClass | ecma_regex.ClassEscape | ecma_regex.Property):
         items = node.items if isinstance(node, ecma_regex.CharClass) else (node,)
         negated = isinstance(node, ecma_regex.CharClass) and node.negated
         if negated or not items:
@@ -373,11 +377,9 @@ def _shaped(node: object, alphabet: list[str], noisy: bool) -> st.SearchStrategy
     if isinstance(node, ecma_regex.Repeat):
         high = min(node.maximum if node.maximum is not None else node.minimum + 3, 8)
         low = node.minimum
-        if noisy:  # one repetition too few or too many now and then, to probe the bounds
+        if noisy:
             low, high = max(low - 1, 0), high + 1
         return st.lists(shaped(node.atom), min_size=low, max_size=max(high, low)).map("".join)
-    if isinstance(node, ecma_regex.Property):
-        return mostly(st.sampled_from(PROPERTY_HINTS))
     if isinstance(node, ecma_regex.Assertion):
         return st.one_of(st.just(""), anything) if noisy else st.just("")
     return anything  # AnyChar
@@ -392,7 +394,7 @@ def _with_newline(text: str) -> str:
     return text + "\n"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def inputs_for(pattern: str) -> st.SearchStrategy[list[str]]:
     """Batches of inputs: pattern-shaped strings, their mutants, and plain noise."""
     alphabet = _alphabet(pattern)
@@ -411,22 +413,14 @@ def inputs_for(pattern: str) -> st.SearchStrategy[list[str]]:
     return st.lists(one, min_size=INPUTS_PER_EXAMPLE, max_size=INPUTS_PER_EXAMPLE)
 
 
-PARITY_SETTINGS = settings(
-    max_examples=EXAMPLES_PER_PATTERN,
-    derandomize=True,
-    deadline=None,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
-
-
 # --------------------------------------------------------------------------- tests
 
 
 def test_v8_oracle_is_running(v8: V8Oracle | None) -> None:
     if v8 is None:
         pytest.skip("node is not on PATH: comparisons with V8 are skipped")
-    assert v8.test("^a$", "a") and not v8.test("^a$", "a\n")
+    assert v8.test("^a$", "a")
+    assert not v8.test("^a$", "a\n")
 
 
 def test_spec_patterns_are_collected() -> None:
@@ -443,14 +437,12 @@ def test_pattern_compiles_everywhere(v8: V8Oracle | None, pattern: str) -> None:
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
-@PARITY_SETTINGS
+@settings(DETERMINISTIC, max_examples=EXAMPLES_PER_PATTERN)
 @given(data=st.data())
 def test_generated_inputs_agree(v8: V8Oracle | None, pattern: str, data: st.DataObject) -> None:
-    started = time.perf_counter()
     texts = data.draw(inputs_for(pattern), label="inputs")
-    check_many(v8, pattern, texts)
+    check(v8, pattern, texts)
     STATS["generated"] += len(texts)
-    STATS["seconds"] += time.perf_counter() - started
 
 
 @pytest.fixture(autouse=True)
@@ -486,7 +478,7 @@ TABLE: list[tuple[str, str, bool]] = [
     (r"[^\s]", "\u0085", True),
     (r"[^\s]", "\u00a0\u3000", False),
     (r"^\S$", "\ufeff", False),
-    # . excludes \n \r \u2028 \u2029 only.
+    # . excludes \n \r \u2028 \u2029 only, and matches a whole astral code point.
     (r"^.$", "\r", False),
     (r"^.$", "\u2028", False),
     (r"^.$", "\u0085", True),
@@ -511,6 +503,7 @@ TABLE: list[tuple[str, str, bool]] = [
     (r"^[a-z-]+$", "a-z", True),
     (r"^[\d-]+$", "1-2", True),
     (r"^[&&~~-]$", "-", True),
+    (r"^[&&~~-]$", "&&", False),
     (r"^[a&&b]$", "&", True),
     (r"^[^?:@$~ [\]{}]*$", "a~b", False),
     (r"^[^?:@$~ [\]{}]*$", "a-b", True),
@@ -538,6 +531,16 @@ def test_table(v8: V8Oracle | None, pattern: str, text: str, expected: bool) -> 
     assert rust_test(pattern, text) is expected, f"pydantic/Rust: {to_rust_regex(pattern)!r}"
 
 
+def test_v8_surrogate_splits_are_set_aside(v8: V8Oracle | None) -> None:
+    if v8 is None:
+        pytest.skip("node is not on PATH")
+    reply = v8.ask({"pattern": r"\B", "inputs": ["a\U0001f432b"]})
+    assert reply["results"] == [{"raw": True, "spec": False}]
+    # Only a pattern that can match the empty string can match inside a pair.
+    for pattern, _ in V8_SURROGATE_SPLITS:
+        assert regress_test(pattern, ""), pattern
+
+
 TRANSLATIONS = [
     (r"^\d+$", r"\A[0-9]+\z"),
     (r"^\w+$", r"\A[0-9A-Za-z_]+\z"),
@@ -548,6 +551,7 @@ TRANSLATIONS = [
     (r"^(a|b)*?c$", r"\A(?:a|b)*?c\z"),
     (r"^\u0041\/$", r"\AA/\z"),
     (r"^[A-Za-z0-9-]+$", r"\A[A-Za-z0-9\-]+\z"),
+    (r"[^]|[]", r"(?s:.)|[^\u{0}-\u{10FFFF}]"),
 ]
 
 
@@ -567,6 +571,8 @@ UNSUPPORTED = [
     r"x{4294967296}",
     r"\p{Changes_When_NFKC_Casefolded}",
     r"\p{Script=Unknown}",
+    "(" * 101 + ")" * 101,  # deeper than we parse
+    "^" + "(a" * 90 + ")*" * 90 + "$",  # deeper than Rust's parser nests (250)
 ]
 
 INVALID = [
@@ -619,13 +625,16 @@ INVALID = [
     "\\",
 ]
 
+# regress accepts a quantified \b or \B, which ES2024 forbids in u-mode (V8 refuses it).
+REGRESS_ACCEPTS = {r"\b+", r"\B{2}"}
+
 
 @pytest.mark.parametrize("pattern", UNSUPPORTED)
 def test_unsupported_but_valid(v8: V8Oracle | None, pattern: str) -> None:
     with pytest.raises(UnsupportedPattern) as caught:
         to_rust_regex(pattern)
     assert not isinstance(caught.value, InvalidPattern)
-    assert f"offset {caught.value.offset}" in str(caught.value)
+    assert f"at offset {caught.value.offset}" in str(caught.value)
     assert regress_compiles(pattern)
     if v8 is not None:
         assert v8.compiles(pattern)
@@ -637,9 +646,13 @@ def test_invalid(v8: V8Oracle | None, pattern: str) -> None:
         to_rust_regex(pattern)
     if v8 is not None:
         assert not v8.compiles(pattern)
-    # regress accepts a quantified \b or \B (a regress bug: ES2024 forbids it in u-mode).
-    if pattern not in (r"\b+", r"\B{2}"):
-        assert not regress_compiles(pattern)
+    assert regress_compiles(pattern) is (pattern in REGRESS_ACCEPTS)
+
+
+def test_deep_nesting_within_the_limit_compiles() -> None:
+    pattern = "^" + "(a" * 80 + ")*" * 80 + "$"
+    assert rust_test(pattern, "a" * 80)
+    assert not rust_test(pattern, "b")
 
 
 # ---- Unicode properties: every name ECMA-262 defines, against a fixed set of characters.
@@ -648,7 +661,7 @@ PROPERTY_SAMPLE = sorted(set(ADVERSARIAL) | set(PROPERTY_HINTS) | set("\u00c9\u0
 
 
 def _property_patterns() -> list[str]:
-    gc = ecma_regex._GENERAL_CATEGORIES
+    gc = list(ecma_regex._GENERAL_CATEGORIES)
     names = [*gc, *(f"gc={n}" for n in gc), *(f"General_Category={n}" for n in gc)]
     names += list(ecma_regex._BINARY_PROPERTIES)
     for script in ecma_regex._SCRIPTS:
@@ -657,7 +670,7 @@ def _property_patterns() -> list[str]:
 
 
 def test_unicode_properties(v8: V8Oracle | None) -> None:
-    translated = 0
+    untranslatable: list[UnsupportedPattern] = []
     for pattern in _property_patterns():
         assert regress_compiles(pattern), pattern
         if v8 is not None:
@@ -665,18 +678,18 @@ def test_unicode_properties(v8: V8Oracle | None) -> None:
         try:
             to_rust_regex(pattern)
         except UnsupportedPattern as error:
-            assert not isinstance(error, InvalidPattern), error
+            untranslatable.append(error)
             continue
-        translated += 1
-        expected = [regress_test(pattern, c) for c in PROPERTY_SAMPLE]
+        expected = [regress_test(pattern, char) for char in PROPERTY_SAMPLE]
         if v8 is not None:
             assert v8.test_many(pattern, PROPERTY_SAMPLE) == expected, pattern
-        got = [rust_test(pattern, c) for c in PROPERTY_SAMPLE]
-        assert got == expected, (pattern, to_rust_regex(pattern))
-    assert translated > 300
+        assert [rust_test(pattern, c) for c in PROPERTY_SAMPLE] == expected, pattern
+    # Only CWKCF, Script=Unknown and the Unicode 17 scripts are missing from Rust's tables.
+    assert all("unknown to Rust regex" in error.reason for error in untranslatable)
+    assert len(untranslatable) == 2 + 2 * 10
 
 
-# ---- Random patterns: the parser must accept exactly what the engines accept.
+# ---- Random patterns: the parser accepts exactly what the engines accept.
 
 PATTERN_TOKENS = [
     *"ab-^$.|()[]{},*+?\\/",
@@ -710,16 +723,20 @@ PATTERN_TOKENS = [
     "{1,2}",
 ]
 
-ENGINE_DISAGREEMENTS: list[str] = []
+
+def _known_engine_disagreement(pattern: str) -> bool:
+    """regress vs V8 (Node 20) validity differences that are understood.
+
+    * regress accepts a quantified ``\\b``/``\\B``, which ES2024 forbids in u-mode; we
+      reject it, like V8;
+    * regress implements ES2025 duplicate named groups in different alternatives,
+      which V8 in Node 20 does not; we accept them, like regress.
+    """
+    quantified_assertion = any(f"\\{a}{q}" in pattern for a in "bB" for q in "*+?{")
+    return quantified_assertion or pattern.count("(?<n>") > 1
 
 
-@settings(
-    max_examples=FUZZ_PATTERNS,
-    derandomize=True,
-    deadline=None,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
+@settings(DETERMINISTIC, max_examples=FUZZ_PATTERNS)
 @given(
     tokens=st.lists(st.sampled_from(PATTERN_TOKENS), max_size=8),
     texts=st.lists(st.text(st.sampled_from("ab-01\u00e9[]{}\n\u2028 AJ\U0001f432"), max_size=6)),
@@ -728,56 +745,28 @@ def test_random_patterns(v8: V8Oracle | None, tokens: list[str], texts: list[str
     pattern = "".join(tokens)
     valid_in_regress = regress_compiles(pattern)
     valid_in_v8 = v8.compiles(pattern) if v8 is not None else valid_in_regress
-    engines_agree = valid_in_regress == valid_in_v8
-    if not engines_agree:
+    if valid_in_regress != valid_in_v8:
         ENGINE_DISAGREEMENTS.append(pattern)
+        assert _known_engine_disagreement(pattern), f"regress and V8 disagree on {pattern!r}"
+    valid_everywhere = valid_in_regress and valid_in_v8
+    if v8 is None and _known_engine_disagreement(pattern):
+        valid_everywhere = False  # V8 may well reject it
     try:
         to_rust_regex(pattern)
     except InvalidPattern:
-        assert not (valid_in_regress and valid_in_v8), f"{pattern!r} is valid, we say invalid"
+        assert not valid_everywhere, f"{pattern!r} is valid, we say invalid"
         return
     except UnsupportedPattern:
         assert valid_in_regress or valid_in_v8, f"{pattern!r} is invalid, we say unsupported"
         return
-    assert valid_in_regress or valid_in_v8, f"{pattern!r} is invalid, we translate it"
     assert valid_in_regress, f"regress rejects {pattern!r}, we translate it"
-    STATS["fuzz_valid"] += 1
-    for text in [*texts, "", "a", "\n"]:
-        check(v8 if valid_in_v8 else None, pattern, text)
-
-
-def _known_engine_disagreement(pattern: str) -> bool:
-    """regress vs V8 (Node 20) validity differences that are understood.
-
-    * regress accepts a quantified ``\\b``/``\\B``, which ES2024 forbids in u-mode (we
-      reject it, like V8);
-    * regress implements ES2025 duplicate named groups in different alternatives,
-      which V8 in Node 20 does not (we accept them, like regress and ES2025).
-    """
-    quantified_assertion = any(
-        f"\\{a}{q}" in pattern for a in "bB" for q in "*+?{"
-    )
-    return quantified_assertion or pattern.count("(?<n>") > 1
-
-
-def test_engine_disagreements_are_known() -> None:
-    unexpected = [p for p in ENGINE_DISAGREEMENTS if not _known_engine_disagreement(p)]
-    assert not unexpected
-
-
-def test_v8_surrogate_splits_are_explained(v8: V8Oracle | None) -> None:
-    if v8 is None:
-        pytest.skip("node is not on PATH")
-    assert v8.test(r"\B", "a\U0001f432b") is False
-    assert (r"\B", "a\U0001f432b") in V8_SURROGATE_SPLITS
-    # Only patterns that can match the empty string can match inside a pair.
-    for pattern, _ in V8_SURROGATE_SPLITS:
-        assert regress_test(pattern, ""), pattern
+    STATS["fuzz_translated"] += 1
+    check(v8 if valid_in_v8 else None, pattern, [*texts, "", "a", "\n"])
 
 
 def test_zz_generated_case_budget() -> None:
-    """Runs last (file order): at least MIN_GENERATED_CASES generated inputs were checked."""
+    """Last in file order: at least MIN_GENERATED_CASES generated inputs were checked."""
     if STATS["generated_tests"] < len(PATTERNS):
-        pytest.skip("only part of the generated-input tests ran")
+        pytest.skip("only some generated-input tests ran in this process")
     assert STATS["generated"] >= MIN_GENERATED_CASES, STATS
-    print(f"\nregex parity: {STATS}; V8 surrogate splits: {len(V8_SURROGATE_SPLITS)}")
+    print(f"\nregex parity: {STATS}, V8 surrogate splits set aside: {len(V8_SURROGATE_SPLITS)}")

@@ -11,7 +11,9 @@ What steers it, and why:
   admit (``storageSize``);
 * optional fields default to ``MISSING``, so they are never emitted as null and
   an explicit null is rejected;
-* every object model derives from ``SpecModel`` (strict, aliases both ways).
+* every object model derives from ``SpecModel`` (strict, aliases both ways);
+* named non-object schemas become type aliases, not root models, so a
+  ``name`` is a ``str`` and a ``oneOf`` field holds the branch's model itself.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import datamodel_code_generator as dmcg
 from datamodel_code_generator.enums import DataModelType, InputFileType
 from datamodel_code_generator.format import PythonVersion
 
-from ..ir import Api
+from ..ir import ECMA_PATTERN_KEY, Api
 from . import RenderedFile
 
 __all__ = ["DMCG_OPTIONS", "render_python_models"]
@@ -41,6 +43,7 @@ DMCG_OPTIONS: dict[str, Any] = {
         "StrictInt": f"{RUNTIME}._json_types",
         "StrictFloat": f"{RUNTIME}._json_types",
     },
+    "field_extra_keys": [ECMA_PATTERN_KEY],
     "strict_types": ["str", "bool", "int", "float"],
     "use_missing_sentinel": True,
     "filter_literal_values": True,
@@ -54,6 +57,7 @@ DMCG_OPTIONS: dict[str, Any] = {
     "use_field_description": True,
     "use_exact_imports": True,
     "keep_model_order": True,
+    "use_type_alias": True,
     "disable_timestamp": True,
     "use_double_quotes": True,
     "formatters": [],

@@ -6,11 +6,17 @@ from __future__ import annotations
 import re
 import types
 from dataclasses import dataclass
+from functools import cache
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import MISSING, BaseModel, RootModel, ValidationError
+from pydantic_core import ErrorDetails
+from typing_extensions import TypeAliasType
 
 __all__ = ["FieldError", "field_errors", "json_path"]
+
+ECMA_PATTERN_KEY = "x-ecma-pattern"
+"""The schema key beside ``pattern`` that keeps the spec's own ECMA-262 form."""
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -25,17 +31,59 @@ class FieldError:
 
 
 def field_errors(model: type[BaseModel], error: ValidationError) -> list[FieldError]:
-    """The errors of ``error`` (raised by ``model``), with JSON paths, in order, deduplicated."""
-    seen: dict[tuple[str, str, str], None] = {}
-    for detail in error.errors(include_url=False):
-        key = (json_path(model, detail["loc"]), detail["type"], detail["msg"])
-        seen.setdefault(key, None)
-    return [FieldError(path, rule, message) for path, rule, message in seen]
+    """The errors of ``error`` (raised by ``model``), each with its JSON path, deduplicated.
+
+    A ``oneOf`` shows as a union, and pydantic reports every branch's errors.
+    A branch that misses one of its own required keys while another branch
+    does not is not the branch the body meant, so its errors are left out.
+    """
+    located = [(_walk(model, detail["loc"]), detail) for detail in error.errors(include_url=False)]
+    unmeant = _unmeant_branches([(walk, detail["type"]) for walk, detail in located])
+    seen: dict[FieldError, None] = {}
+    for (path, branches), detail in located:
+        if not unmeant.intersection(branches):
+            seen.setdefault(FieldError(path, detail["type"], _message(model, detail)), None)
+    return list(seen)
+
+
+def _message(model: type[BaseModel], detail: ErrorDetails) -> str:
+    """Pydantic's message, naming a pattern as the spec writes it (ECMA-262), not translated."""
+    if detail["type"] == "string_pattern_mismatch":
+        enforced = str(detail.get("ctx", {}).get("pattern", ""))
+        written = _spec_patterns(model).get(enforced)
+        if written is not None:
+            return f"String should match the ECMA-262 pattern `{written}`"
+    return detail["msg"]
+
+
+@cache
+def _spec_patterns(model: type[BaseModel]) -> dict[str, str]:
+    """Each enforced (Rust-regex) pattern of ``model``'s schema and the spec's own form of it."""
+    found: dict[str, str] = {}
+    pending: list[Any] = [model.model_json_schema()]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str) and isinstance(node.get(ECMA_PATTERN_KEY), str):
+                found[node["pattern"]] = node[ECMA_PATTERN_KEY]
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
 
 
 def json_path(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
     """The JSON path of a pydantic error location, without the union-member tags pydantic adds."""
+    return _walk(model, loc)[0]
+
+
+_Branch = tuple[str, str]
+"""A union's JSON path and the member pydantic tried there."""
+
+
+def _walk(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[str, tuple[_Branch, ...]]:
     path = "$"
+    branches: list[_Branch] = []
     annotation: Any = model
     for part in loc:
         annotation = _concrete(annotation)
@@ -43,13 +91,28 @@ def json_path(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
         if members is not None:
             named = {getattr(member, "__name__", None): member for member in members}
             if isinstance(part, str) and part in named:
+                branches.append((path, part))
                 annotation = named[part]
                 continue
-            annotation = members[0] if len(members) == 1 else Any
-            annotation = _concrete(annotation)
+            annotation = Any
         path += _step(part)
         annotation = _child(annotation, part)
-    return path
+    return path, tuple(branches)
+
+
+def _unmeant_branches(errors: list[tuple[tuple[str, tuple[_Branch, ...]], str]]) -> set[_Branch]:
+    tried: dict[str, set[str]] = {}
+    missing_own_key: set[_Branch] = set()
+    for (path, branches), rule in errors:
+        for site, member in branches:
+            tried.setdefault(site, set()).add(member)
+        if rule == "missing" and branches and path.rsplit(".", 1)[0] == branches[-1][0]:
+            missing_own_key.add(branches[-1])
+    return {
+        (site, member)
+        for site, member in missing_own_key
+        if any((site, other) not in missing_own_key for other in tried[site])
+    }
 
 
 def _step(part: int | str) -> str:
@@ -62,9 +125,11 @@ def _step(part: int | str) -> str:
 
 
 def _concrete(annotation: Any) -> Any:
-    """Strip ``Annotated``, ``| MISSING`` and root-model wrappers."""
+    """Strip type aliases, ``Annotated``, ``| MISSING`` and root-model wrappers."""
     while True:
-        if get_origin(annotation) is Annotated:
+        if isinstance(annotation, TypeAliasType):
+            annotation = annotation.__value__
+        elif get_origin(annotation) is Annotated:
             annotation = get_args(annotation)[0]
         elif isinstance(annotation, type) and issubclass(annotation, RootModel):
             annotation = annotation.model_fields["root"].annotation

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import MISSING, ConfigDict, Field, RootModel, StrictBool, StrictStr
+from pydantic import MISSING, ConfigDict, Field, StrictBool, StrictStr
+from typing_extensions import TypeAliasType
 
 from northflank_build._json_types import StrictFloat, StrictInt
 from northflank_build._model import SpecModel
@@ -57,12 +58,10 @@ class Billing(SpecModel):
     gpu: GpuSettings | MISSING = MISSING
 
 
-class BuildArguments(RootModel[dict[str, StrictStr]]):
-    """
-    An object containing the build arguments to set for the service
-    """
-
-    root: dict[str, StrictStr]
+BuildArguments = TypeAliasType("BuildArguments", dict[str, StrictStr])
+"""
+An object containing the build arguments to set for the service
+"""
 
 
 class BuildConfiguration(SpecModel):
@@ -117,11 +116,19 @@ class BuildConfiguration(SpecModel):
     storage: BuildStorage | MISSING = MISSING
 
 
-class BuildRule(RootModel[StrictStr]):
-    root: Annotated[StrictStr, Field(pattern="\\A[^?:@$\\~ \\[\\]{}]*\\z")]
-    """
-    A build rule. Can contain `*` as a wildcard to match multiple branch names.
-    """
+BuildRule = TypeAliasType(
+    "BuildRule",
+    Annotated[
+        StrictStr,
+        Field(
+            json_schema_extra={"x-ecma-pattern": "^[^?:@$~ [\\]{}]*$"},
+            pattern="\\A[^?:@$\\~ \\[\\]{}]*\\z",
+        ),
+    ],
+)
+"""
+A build rule. Can contain `*` as a wildcard to match multiple branch names.
+"""
 
 
 class BuildService(SpecModel):
@@ -290,11 +297,10 @@ class BuildpackOptions(SpecModel):
     """
 
 
-class CiIgnoreFlag(RootModel[StrictStr]):
-    root: Annotated[StrictStr, Field(max_length=72)]
-    """
-    A commit ignore flag.
-    """
+CiIgnoreFlag = TypeAliasType("CiIgnoreFlag", Annotated[StrictStr, Field(max_length=72)])
+"""
+A commit ignore flag.
+"""
 
 
 class Cluster(SpecModel):
@@ -372,18 +378,33 @@ class CreateBuildServiceResponse(SpecModel):
     data: BuildService
 
 
-class DirectoryPath(RootModel[StrictStr]):
-    root: Annotated[StrictStr, Field(pattern="\\A/(?:[a-zA-Z0-9\\-._]+/)*[a-zA-Z0-9\\-._]*\\z")]
-    """
-    An absolute directory path.
-    """
+DirectoryPath = TypeAliasType(
+    "DirectoryPath",
+    Annotated[
+        StrictStr,
+        Field(
+            json_schema_extra={"x-ecma-pattern": "^\\/([a-zA-Z0-9-._]+\\/)*[a-zA-Z0-9-._]*$"},
+            pattern="\\A/(?:[a-zA-Z0-9\\-._]+/)*[a-zA-Z0-9\\-._]*\\z",
+        ),
+    ],
+)
+"""
+An absolute directory path.
+"""
 
 
-class DockerCredential(RootModel[StrictStr]):
-    root: Annotated[StrictStr, Field(pattern="\\A[A-Za-z0-9\\-]+\\z")]
-    """
-    The ID of the docker credentials to use.
-    """
+DockerCredential = TypeAliasType(
+    "DockerCredential",
+    Annotated[
+        StrictStr,
+        Field(
+            json_schema_extra={"x-ecma-pattern": "^[A-Za-z0-9-]+$"}, pattern="\\A[A-Za-z0-9\\-]+\\z"
+        ),
+    ],
+)
+"""
+The ID of the docker credentials to use.
+"""
 
 
 class DockerfileBuildSettings(SpecModel):
@@ -398,11 +419,10 @@ class DockerfileBuildSettings(SpecModel):
     dockerfile: DockerfileOptions
 
 
-class BuildSettings(RootModel[DockerfileBuildSettings | BuildpackBuildSettings]):
-    root: DockerfileBuildSettings | BuildpackBuildSettings
-    """
-    Build engine
-    """
+BuildSettings = TypeAliasType("BuildSettings", DockerfileBuildSettings | BuildpackBuildSettings)
+"""
+Build engine
+"""
 
 
 class DockerfileOptions(SpecModel):
@@ -417,7 +437,11 @@ class DockerfileOptions(SpecModel):
     """
     docker_file_path: Annotated[
         StrictStr,
-        Field(alias="dockerFilePath", pattern="\\A/(?:[a-zA-Z0-9\\-._]+/)*[a-zA-Z0-9\\-._]+\\z"),
+        Field(
+            alias="dockerFilePath",
+            json_schema_extra={"x-ecma-pattern": "^\\/([a-zA-Z0-9-._]+\\/)*[a-zA-Z0-9-._]+$"},
+            pattern="\\A/(?:[a-zA-Z0-9\\-._]+/)*[a-zA-Z0-9\\-._]+\\z",
+        ),
     ]
     """
     The file path of the Dockerfile.
@@ -480,21 +504,27 @@ class Infrastructure(SpecModel):
     architecture: Literal["x86", "arm"] | MISSING = MISSING
 
 
-class PathIgnoreRule(RootModel[StrictStr]):
-    root: Annotated[StrictStr, Field(max_length=260)]
-    """
-    A path ignore rule, following `.gitignore` syntax. For example, `*.md` will ignore all files ending with `.md`.
-    """
+PathIgnoreRule = TypeAliasType("PathIgnoreRule", Annotated[StrictStr, Field(max_length=260)])
+"""
+A path ignore rule, following `.gitignore` syntax. For example, `*.md` will ignore all files ending with `.md`.
+"""
 
 
-class ResourceSlug(RootModel[StrictStr]):
-    root: Annotated[
+ResourceSlug = TypeAliasType(
+    "ResourceSlug",
+    Annotated[
         StrictStr,
-        Field(max_length=100, min_length=3, pattern="\\A[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*\\z"),
-    ]
-    """
-    A slug-like identifier.
-    """
+        Field(
+            json_schema_extra={"x-ecma-pattern": "^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$"},
+            max_length=100,
+            min_length=3,
+            pattern="\\A[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*\\z",
+        ),
+    ],
+)
+"""
+A slug-like identifier.
+"""
 
 
 class SecretFile(SpecModel):
@@ -515,47 +545,51 @@ class SecretFile(SpecModel):
     """
 
 
-class DockerSecretMounts(RootModel[dict[str, SecretFile]]):
-    """
-    Docker secret mount contents as JSON object, encrypted at rest. Must be a valid Docker secret mount identifier
-    """
-
-    root: dict[str, SecretFile]
+DockerSecretMounts = TypeAliasType("DockerSecretMounts", dict[str, SecretFile])
+"""
+Docker secret mount contents as JSON object, encrypted at rest. Must be a valid Docker secret mount identifier
+"""
 
 
-class SecretFiles(RootModel[dict[str, SecretFile]]):
-    """
-    Secret files as JSON object, encrypted at rest. File path must be absolute
-    """
-
-    root: dict[str, SecretFile]
+SecretFiles = TypeAliasType("SecretFiles", dict[str, SecretFile])
+"""
+Secret files as JSON object, encrypted at rest. File path must be absolute
+"""
 
 
-class ServiceDescription(RootModel[StrictStr]):
-    root: Annotated[
+ServiceDescription = TypeAliasType(
+    "ServiceDescription",
+    Annotated[
         StrictStr,
         Field(
+            json_schema_extra={"x-ecma-pattern": "^[a-zA-Z0-9.,?\\s\\\\/'\"()[\\];`%^&*\\-_:!]+$"},
             max_length=200,
             pattern="\\A[a-zA-Z0-9.,?\\t\\n\\v\\f\\r \\u{00A0}\\u{1680}\\u{2000}-\\u{200A}\\u{2028}\\u{2029}\\u{202F}\\u{205F}\\u{3000}\\u{FEFF}\\\\/'\"()\\[\\];`%\\^\\&*\\-_:!]+\\z",
         ),
-    ]
-    """
-    A description of the service.
-    """
+    ],
+)
+"""
+A description of the service.
+"""
 
 
-class ServiceName(RootModel[StrictStr]):
-    root: Annotated[
+ServiceName = TypeAliasType(
+    "ServiceName",
+    Annotated[
         StrictStr,
         Field(
+            json_schema_extra={
+                "x-ecma-pattern": "^[a-zA-Z]((-|\\s)?[a-zA-Z0-9]+((-|\\s)[a-zA-Z0-9]+)*)?$"
+            },
             max_length=54,
             min_length=3,
             pattern="\\A[a-zA-Z](?:(?:-|[\\t\\n\\v\\f\\r \\u{00A0}\\u{1680}\\u{2000}-\\u{200A}\\u{2028}\\u{2029}\\u{202F}\\u{205F}\\u{3000}\\u{FEFF}])?[a-zA-Z0-9]+(?:(?:-|[\\t\\n\\v\\f\\r \\u{00A0}\\u{1680}\\u{2000}-\\u{200A}\\u{2028}\\u{2029}\\u{202F}\\u{205F}\\u{3000}\\u{FEFF}])[a-zA-Z0-9]+)*)?\\z",
         ),
-    ]
-    """
-    The name of the service.
-    """
+    ],
+)
+"""
+The name of the service.
+"""
 
 
 class ServiceStatus(SpecModel):
@@ -577,6 +611,9 @@ class VcsData(SpecModel):
         StrictStr,
         Field(
             alias="projectUrl",
+            json_schema_extra={
+                "x-ecma-pattern": "^(https:\\/\\/)?((www(\\.[a-zA-Z0-9\\-]{2,})+\\.)?[a-zA-Z0-9\\-]{2,})(\\.([a-zA-Z0-9\\-]{2,}))+(\\/([a-zA-Z0-9\\-._]{2,}))+?$"
+            },
             pattern="\\A(?:https://)?(?:(?:www(?:\\.[a-zA-Z0-9\\-]{2,})+\\.)?[a-zA-Z0-9\\-]{2,})(?:\\.(?:[a-zA-Z0-9\\-]{2,}))+(?:/(?:[a-zA-Z0-9\\-._]{2,}))+?\\z",
         ),
     ]
