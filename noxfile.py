@@ -13,7 +13,7 @@ nox.options.reuse_venv = "yes"
 nox.options.sessions = ["lint", "typecheck", "tests"]
 
 ROOT = Path(__file__).parent
-PYTHON = "3.11"
+PYTHON = None  # the interpreter nox runs on: any Python 3.11+
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 NODE_TOOLS = ROOT / "tools" / "node"
 CHECKED = ["codegen", "runtime", "sandbox", "tests", "bench", "noxfile.py", "generated/python"]

@@ -71,18 +71,26 @@ def replace_tree(staging: Path, target: Path) -> None:
 
 
 def stale_files(expected: Path, actual: Path) -> list[str]:
-    """Paths (relative to ``actual``) that differ, are missing or should not be there."""
+    """Paths (relative to ``actual``) that differ, are missing or should not be there.
+
+    Files whose content changed come first; files that differ only in the
+    provenance line (which carries the spec's hash) follow.
+    """
     found: list[str] = []
     _compare(filecmp.dircmp(expected, actual, ignore=list(IGNORED)), Path(), found)
-    return sorted(found)
+    return sorted(found, key=lambda line: ("(only its provenance" in line, line))
 
 
 def _compare(cmp: filecmp.dircmp[str], prefix: Path, found: list[str]) -> None:
     found += [f"{prefix / name} (missing)" for name in cmp.left_only]
     found += [f"{prefix / name} (not generated; remove it)" for name in cmp.right_only]
     for name in cmp.common_files:
-        left, right = Path(cmp.left) / name, Path(cmp.right) / name
-        if left.read_bytes() != right.read_bytes():
+        want, have = (Path(cmp.left) / name).read_bytes(), (Path(cmp.right) / name).read_bytes()
+        if want == have:
+            continue
+        if want.partition(b"\n")[2] == have.partition(b"\n")[2]:
+            found.append(f"{prefix / name} (only its provenance line: the spec hash changed)")
+        else:
             found.append(f"{prefix / name} (out of date)")
     found += [f"{prefix / name} (type differs)" for name in cmp.common_funny]
     for name, sub in sorted(cmp.subdirs.items()):

@@ -47,17 +47,26 @@ MODELS: dict[str, type[BaseModel]] = {
 }
 
 
-def model_accepts(model: type[BaseModel], body: Any) -> bool:
+def model_verdict(model: type[BaseModel], body: Any) -> tuple[bool, Any]:
+    """Whether ``model`` accepts ``body``, and the JSON it serialises back to if so."""
     try:
-        model.model_validate(body)
+        validated = model.model_validate(body)
     except ValidationError:
-        return False
-    return True
+        return False, None
+    return True, validated.model_dump(mode="json")
+
+
+def model_accepts(model: type[BaseModel], body: Any) -> bool:
+    return model_verdict(model, body)[0]
 
 
 @dataclass
 class Tally:
-    """Cases seen and disagreements found, per schema."""
+    """Cases seen and disagreements found, per schema.
+
+    A disagreement is a different verdict, or an accepted body that does not
+    serialise back to the same JSON value.
+    """
 
     schema: str
     valid: int = 0
@@ -66,7 +75,9 @@ class Tally:
 
     def judge(self, body: Any) -> None:
         expected = oracle_for(self.schema).is_valid(body)
-        actual = model_accepts(MODELS[self.schema], body)
+        actual, dumped = model_verdict(MODELS[self.schema], body)
+        if actual and dumped != body and len(self.disagreements) < 5:
+            self.disagreements.append(f"does not round-trip: {body!r} became {dumped!r}")
         if expected:
             self.valid += 1
         else:
