@@ -44,13 +44,14 @@ def stage(files: Sequence[RenderedFile], beside: Path) -> Iterator[Path]:
 
 
 def format_python(root: Path) -> None:
-    """One formatting pass over every Python file: sorted imports, then ruff format."""
+    """One formatting pass over every Python file: sorted imports and ``__all__``, then format."""
     python_files = sorted(str(path) for path in root.rglob("*.py"))
     if not python_files:
         return
     ruff = [sys.executable, "-m", "ruff"]
     common = [*RUFF_SETTINGS, "--no-cache", "--quiet"]
-    subprocess.run([*ruff, "check", *common, "--select", "I", "--fix", *python_files], check=True)
+    fixes = ["--select", "I,RUF022", "--fix"]
+    subprocess.run([*ruff, "check", *common, *fixes, *python_files], check=True)
     subprocess.run([*ruff, "format", *common, *python_files], check=True)
 
 

@@ -39,7 +39,6 @@ from northflank_build.models import (
 __version__ = "1.0.0"
 
 __all__ = [
-    "FieldError",
     "ApiError",
     "Billing",
     "BuildArguments",
@@ -61,6 +60,7 @@ __all__ = [
     "DockerfileOptions",
     "EphemeralStorage",
     "ErrorResponse",
+    "FieldError",
     "GpuConfiguration",
     "GpuSettings",
     "Infrastructure",
