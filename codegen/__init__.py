@@ -1,1 +1,1 @@
-"""Code-generation helpers for the toolkit generated from ``spec/openapi.yaml``."""
+"""The generator: spec/openapi.yaml -> generated/. Run it with ``python -m codegen``."""

@@ -7,7 +7,14 @@ from typing import Any
 
 from .issues import pointer
 
-__all__ = ["components_root", "in_example", "iter_nodes", "resolve_ref", "schema_of"]
+__all__ = [
+    "components_root",
+    "in_example",
+    "iter_nodes",
+    "path_pointer",
+    "resolve_ref",
+    "schema_of",
+]
 
 JsonPath = tuple[str | int, ...]
 
