@@ -60,12 +60,21 @@ def model_accepts(model: type[BaseModel], body: Any) -> bool:
     return model_verdict(model, body)[0]
 
 
+def model_accepts_json(model: type[BaseModel], body: Any) -> bool:
+    """The same verdict through the JSON-text path clients and servers use."""
+    try:
+        model.model_validate_json(json.dumps(body))
+    except ValidationError:
+        return False
+    return True
+
+
 @dataclass
 class Tally:
     """Cases seen and disagreements found, per schema.
 
-    A disagreement is a different verdict, or an accepted body that does not
-    serialise back to the same JSON value.
+    A disagreement is a different verdict (from a Python object or from JSON
+    text), or an accepted body that does not serialise back to the same JSON.
     """
 
     schema: str
@@ -78,6 +87,11 @@ class Tally:
         actual, dumped = model_verdict(MODELS[self.schema], body)
         if actual and dumped != body and len(self.disagreements) < 5:
             self.disagreements.append(f"does not round-trip: {body!r} became {dumped!r}")
+        if (
+            model_accepts_json(MODELS[self.schema], body) != expected
+            and len(self.disagreements) < 5
+        ):
+            self.disagreements.append(f"JSON-text verdict differs: {json.dumps(body)}")
         if expected:
             self.valid += 1
         else:
