@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import jsonschema_rs
 import northflank_build
 import pytest
 from northflank_build._errors import field_errors
@@ -20,7 +21,7 @@ from northflank_build.models import (
 )
 from pydantic import ValidationError
 
-from tests.spec_data import example
+from tests.spec_data import SPEC, example
 
 Edit = Callable[[dict[str, Any]], None]
 
@@ -192,3 +193,18 @@ def test_the_package_imports_in_a_fresh_interpreter() -> None:
     code = "from northflank_build.models import CreateBuildServiceRequest; print('ok')"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "ok"
+
+
+def test_exported_json_schema_carries_the_spec_patterns() -> None:
+    exported = CreateBuildServiceRequest.model_json_schema()
+
+    def patterns(node: Any) -> set[str]:
+        if isinstance(node, dict):
+            own = {node["pattern"]} if isinstance(node.get("pattern"), str) else set()
+            return own.union(*(patterns(value) for value in node.values()))
+        if isinstance(node, list):
+            return set().union(*(patterns(value) for value in node))
+        return set()
+
+    assert patterns(exported) == patterns(SPEC["components"]["schemas"])
+    assert jsonschema_rs.Draft202012Validator(exported).is_valid(seed_request())

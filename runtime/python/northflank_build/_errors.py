@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any, Union, get_args, get_origin
 
+from northflank_build._model import ECMA_PATTERN_KEY
 from pydantic import MISSING, BaseModel, RootModel, ValidationError
+from pydantic.json_schema import model_json_schema
 from pydantic_core import ErrorDetails
 from typing_extensions import TypeAliasType
 
 __all__ = ["FieldError", "field_errors", "json_path"]
-
-ECMA_PATTERN_KEY = "x-ecma-pattern"
-"""The schema key beside ``pattern`` that keeps the spec's own ECMA-262 form."""
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -59,7 +58,7 @@ def _message(model: type[BaseModel], detail: ErrorDetails) -> str:
 def _spec_patterns(model: type[BaseModel]) -> dict[str, str]:
     """Each enforced (Rust-regex) pattern of ``model``'s schema and the spec's own form of it."""
     found: dict[str, str] = {}
-    pending: list[Any] = [model.model_json_schema()]
+    pending: list[Any] = [model_json_schema(model)]  # pydantic's plain form keeps both keys
     while pending:
         node = pending.pop()
         if isinstance(node, dict):

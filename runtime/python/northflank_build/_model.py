@@ -2,9 +2,40 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any, Literal
 
-__all__ = ["SpecModel"]
+from pydantic import BaseModel, ConfigDict
+from pydantic.json_schema import DEFAULT_REF_TEMPLATE, GenerateJsonSchema, JsonSchemaMode
+
+__all__ = ["ECMA_PATTERN_KEY", "SpecJsonSchema", "SpecModel"]
+
+ECMA_PATTERN_KEY = "x-ecma-pattern"
+"""The schema key, beside the enforced ``pattern``, that keeps the spec's ECMA-262 form."""
+
+
+class SpecJsonSchema(GenerateJsonSchema):
+    """JSON Schema as the spec writes it: each ``pattern`` in its ECMA-262 form.
+
+    The models enforce patterns translated to Rust-regex syntax (``\\A``,
+    ``\\u{…}``), which an ECMA-262 validator would misread; exported schemas
+    carry the spec's own patterns instead.
+    """
+
+    def generate(self, schema: Any, mode: JsonSchemaMode = "validation") -> dict[str, Any]:
+        generated = super().generate(schema, mode)
+        _restore_ecma_patterns(generated)
+        return generated
+
+
+def _restore_ecma_patterns(node: Any) -> None:
+    if isinstance(node, dict):
+        if ECMA_PATTERN_KEY in node:
+            node["pattern"] = node.pop(ECMA_PATTERN_KEY)
+        for value in node.values():
+            _restore_ecma_patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            _restore_ecma_patterns(value)
 
 
 class SpecModel(BaseModel):
@@ -24,3 +55,22 @@ class SpecModel(BaseModel):
         allow_inf_nan=False,
         use_attribute_docstrings=True,
     )
+
+    @classmethod
+    def model_json_schema(
+        cls,
+        by_alias: bool | None = None,
+        ref_template: str = DEFAULT_REF_TEMPLATE,
+        schema_generator: type[GenerateJsonSchema] = SpecJsonSchema,
+        mode: JsonSchemaMode = "validation",
+        *,
+        union_format: Literal["any_of", "primitive_type_array"] = "any_of",
+    ) -> dict[str, Any]:
+        """The model's JSON Schema, with the spec's ECMA-262 patterns."""
+        return super().model_json_schema(
+            by_alias=by_alias,
+            ref_template=ref_template,
+            schema_generator=schema_generator,
+            mode=mode,
+            union_format=union_format,
+        )
