@@ -62,7 +62,8 @@ def typecheck(session: nox.Session) -> None:
     """Run mypy --strict on the generator, the runtime, the sandbox and the package."""
     install_group(session, "typecheck")
     session.run("mypy", "codegen", *session.posargs)
-    session.run("mypy", "runtime/python/northflank_build")
+    # The runtime is part of the northflank_build package only once copied into it.
+    session.run("mypy", "-p", "northflank_build", env={"MYPYPATH": "runtime/python"})
     session.run("mypy", "generated/python/northflank_build")
     if (ROOT / "sandbox").exists():
         session.run("mypy", "sandbox")
