@@ -15,7 +15,7 @@ from typing import Any
 from .ecma_regex import to_rust_regex
 from .load import LoadedSpec
 from .names import ClassName, PythonIdentifier
-from .spec_walk import in_example, iter_nodes, resolve_ref
+from .spec_walk import dereference, in_example, iter_nodes
 
 __all__ = [
     "Api",
@@ -172,9 +172,9 @@ def _operations(document: Mapping[str, Any]) -> list[Operation]:
                     required=bool(p.get("required", False)),
                     description=str(p.get("description", "")),
                 )
-                for p in (_deref(document, raw) for raw in operation.get("parameters", []))
+                for p in (_node(document, raw) for raw in operation.get("parameters", []))
             )
-            body = _deref(document, operation.get("requestBody", {}))
+            body = _node(document, operation.get("requestBody", {}))
             operations.append(
                 Operation(
                     operation_id=str(operation["operationId"]),
@@ -189,8 +189,8 @@ def _operations(document: Mapping[str, Any]) -> list[Operation]:
                     responses=tuple(
                         Response(
                             status=int(status),
-                            description=str(_deref(document, response).get("description", "")),
-                            model=_json_model(_deref(document, response)),
+                            description=str(_node(document, response).get("description", "")),
+                            model=_json_model(_node(document, response)),
                         )
                         for status, response in sorted(operation["responses"].items())
                     ),
@@ -205,16 +205,15 @@ def _json_model(holder: Mapping[str, Any]) -> ClassName | None:
     return ClassName(ref.rsplit("/", 1)[-1]) if ref.startswith("#/components/schemas/") else None
 
 
-def _deref(document: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
-    while "$ref" in node:
-        node = resolve_ref(document, str(node["$ref"]))
-    return node
+def _node(document: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
+    resolved = dereference(document, node)
+    return resolved if isinstance(resolved, Mapping) else {}
 
 
 def _description(document: Mapping[str, Any], prop: Mapping[str, Any]) -> str:
     if "description" in prop:
         return str(prop["description"])
-    return str(_deref(document, prop).get("description", ""))
+    return str(_node(document, prop).get("description", ""))
 
 
 def _pattern_translations(document: Mapping[str, Any]) -> tuple[PatternTranslation, ...]:

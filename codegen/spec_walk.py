@@ -9,11 +9,11 @@ from .issues import pointer
 
 __all__ = [
     "components_root",
+    "dereference",
     "in_example",
     "iter_nodes",
     "path_pointer",
     "resolve_ref",
-    "schema_of",
 ]
 
 JsonPath = tuple[str | int, ...]
@@ -46,13 +46,13 @@ def resolve_ref(document: Mapping[str, Any], ref: str) -> Any:
     return node
 
 
-def schema_of(document: Mapping[str, Any], schema: Any) -> Any:
-    """Follow ``$ref`` until a schema with content of its own."""
+def dereference(document: Mapping[str, Any], node: Any) -> Any:
+    """Follow ``$ref`` until a node with content of its own (a schema, parameter, response...)."""
     seen: set[str] = set()
-    while isinstance(schema, Mapping) and "$ref" in schema and str(schema["$ref"]) not in seen:
-        seen.add(str(schema["$ref"]))
-        schema = resolve_ref(document, str(schema["$ref"]))
-    return schema
+    while isinstance(node, Mapping) and "$ref" in node and str(node["$ref"]) not in seen:
+        seen.add(str(node["$ref"]))
+        node = resolve_ref(document, str(node["$ref"]))
+    return node
 
 
 def components_root(document: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,11 +18,11 @@ from .ecma_regex import UnsupportedPattern, to_rust_regex
 from .issues import SpecIssue, pointer
 from .spec_walk import (
     components_root,
+    dereference,
     in_example,
     iter_nodes,
     path_pointer,
     resolve_ref,
-    schema_of,
 )
 
 __all__ = ["validate_spec"]
@@ -119,7 +119,7 @@ def check_one_of(document: Document) -> Iterator[SpecIssue]:
             continue
         where = path_pointer((*path, "oneOf"))
         try:
-            branches = [schema_of(document, branch) for branch in node["oneOf"]]
+            branches = [dereference(document, branch) for branch in node["oneOf"]]
         except KeyError:
             continue  # reported by check_refs
         if not all(isinstance(b, Mapping) for b in branches):
@@ -189,7 +189,6 @@ def check_examples(document: Document) -> Iterator[SpecIssue]:
 
 
 CHECKS: tuple[Check, ...] = (
-    check_refs,
     check_openapi,
     check_operations,
     check_patterns,
@@ -202,10 +201,8 @@ CHECKS: tuple[Check, ...] = (
 def validate_spec(document: Document) -> list[SpecIssue]:
     """Run every check; a dangling ``$ref`` stops the checks that follow refs."""
     issues = list(check_refs(document))
-    if issues:
-        return sorted(set(issues))
-    for check in CHECKS[1:]:
-        issues.extend(check(document))
+    if not issues:
+        issues = [issue for check in CHECKS for issue in check(document)]
     return sorted(set(issues))
 
 
