@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -220,6 +221,10 @@ def _mutate_string(rng: random.Random, text: str) -> str:
     return text[: rng.randrange(len(text) + 1)]
 
 
+def _snake_case(key: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()
+
+
 def mutate(rng: random.Random, base: Any) -> Any:
     """One to three small edits: each keeps most of the body valid, so verdicts hinge on it."""
     body = copy.deepcopy(base)
@@ -227,8 +232,12 @@ def mutate(rng: random.Random, base: Any) -> Any:
         paths = list(_paths(body))
         path = rng.choice(paths)
         target = _get(body, path)
-        kind = rng.randrange(7)
-        if kind == 0 and isinstance(target, dict):
+        kind = rng.randrange(8)
+        if kind == 7 and path and isinstance(_get(body, path[:-1]), dict):
+            # Python attribute names are not wire keys: `buildPlan` sent as `build_plan`.
+            parent, key = _get(body, path[:-1]), path[-1]
+            parent[_snake_case(str(key))] = parent.pop(key)
+        elif kind == 0 and isinstance(target, dict):
             target[rng.choice(("extra", "dockerfile", "buildpack", "storage", "Name", "name"))] = (
                 copy.deepcopy(rng.choice((*SCALARS, {"builder": "PAKETO_TINY"})))
             )

@@ -14,14 +14,41 @@ from pydantic.json_schema import model_json_schema
 from pydantic_core import ErrorDetails
 from typing_extensions import TypeAliasType
 
-__all__ = ["FieldError", "field_errors", "json_path"]
+__all__ = ["FieldError", "field_errors", "json_path", "schema_keyword"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+_SCHEMA_KEYWORDS = {
+    "missing": "required",
+    "extra_forbidden": "additionalProperties",
+    "string_pattern_mismatch": "pattern",
+    "string_too_short": "minLength",
+    "string_too_long": "maxLength",
+    "too_short": "minItems",
+    "too_long": "maxItems",
+    "literal_error": "enum",
+    "enum": "enum",
+    "greater_than_equal": "minimum",
+    "greater_than": "exclusiveMinimum",
+    "less_than_equal": "maximum",
+    "less_than": "exclusiveMaximum",
+    "multiple_of": "multipleOf",
+    "union_tag_invalid": "oneOf",
+    "union_tag_not_found": "oneOf",
+}
+"""Pydantic's error types by the JSON Schema keyword they enforce; the rest are ``type``."""
+
+
+def schema_keyword(error_type: str) -> str:
+    """The JSON Schema keyword that a pydantic error type enforces."""
+    return _SCHEMA_KEYWORDS.get(error_type, "type")
+
+
 @dataclass(frozen=True)
 class FieldError:
-    """One failing field: where (``$.buildSettings.dockerfile``), which rule, and why."""
+    """One failing field: where (``$.buildSettings.dockerfile``), which JSON Schema
+    keyword it breaks (``pattern``, ``required``, ``additionalProperties``...), and why."""
 
     path: str
     rule: str
@@ -40,7 +67,8 @@ def field_errors(model: type[BaseModel], error: ValidationError) -> list[FieldEr
     seen: dict[FieldError, None] = {}
     for (path, branches), detail in located:
         if not unmeant.intersection(branches):
-            seen.setdefault(FieldError(path, detail["type"], _message(model, detail)), None)
+            rule = schema_keyword(detail["type"])
+            seen.setdefault(FieldError(path, rule, _message(model, detail)), None)
     return list(seen)
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict
+from pydantic.config import ExtraValues
 from pydantic.json_schema import DEFAULT_REF_TEMPLATE, GenerateJsonSchema, JsonSchemaMode
 
 __all__ = ["ECMA_PATTERN_KEY", "SpecJsonSchema", "SpecModel"]
@@ -44,6 +45,11 @@ class SpecModel(BaseModel):
     Strict types, unknown keys rejected, camelCase keys on the wire and
     snake_case attributes in Python. Optional fields left out stay out:
     ``model_dump()`` gives back exactly the JSON that was validated.
+
+    The constructor takes either spelling (``Billing(build_plan=...)``), but
+    ``model_validate`` and ``model_validate_json`` read wire data and take
+    only the spec's keys: ``{"build_plan": ...}`` is an unknown key there,
+    as it is to the spec.
     """
 
     model_config = ConfigDict(
@@ -73,4 +79,48 @@ class SpecModel(BaseModel):
             schema_generator=schema_generator,
             mode=mode,
             union_format=union_format,
+        )
+
+    @classmethod
+    def model_validate(
+        cls,
+        obj: Any,
+        *,
+        strict: bool | None = None,
+        extra: ExtraValues | None = None,
+        from_attributes: bool | None = None,
+        context: Any | None = None,
+        by_alias: bool | None = None,
+        by_name: bool | None = None,
+    ) -> Self:
+        """Validate wire data (a parsed JSON value): only the spec's keys are known."""
+        return super().model_validate(
+            obj,
+            strict=strict,
+            extra=extra,
+            from_attributes=from_attributes,
+            context=context,
+            by_alias=by_alias,
+            by_name=False if by_name is None else by_name,
+        )
+
+    @classmethod
+    def model_validate_json(
+        cls,
+        json_data: str | bytes | bytearray,
+        *,
+        strict: bool | None = None,
+        extra: ExtraValues | None = None,
+        context: Any | None = None,
+        by_alias: bool | None = None,
+        by_name: bool | None = None,
+    ) -> Self:
+        """Validate JSON text: only the spec's keys are known."""
+        return super().model_validate_json(
+            json_data,
+            strict=strict,
+            extra=extra,
+            context=context,
+            by_alias=by_alias,
+            by_name=False if by_name is None else by_name,
         )
