@@ -48,6 +48,15 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", "-n", "auto", *session.posargs, env=env)
 
 
+@nox.session(python=PYTHON, default=False)
+def sandbox(session: nox.Session) -> None:
+    """Serve the sandbox on 127.0.0.1:8080, data in .sandbox/ (`serve` options go after --)."""
+    install_group(session, "sandbox")
+    session.install("-e", "generated/python", "--no-deps")
+    # Later options win, so `nox -s sandbox -- --db other.db` overrides the default.
+    session.run("python", "-m", "sandbox", "serve", "--db", ".sandbox/sandbox.db", *session.posargs)
+
+
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """Check style and formatting with ruff."""

@@ -6,10 +6,12 @@ import difflib
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
+
+from tests.live_sandbox import LiveSandbox, start_sandbox
 
 # --- Running the generator and comparing trees ------------------------------
 # Used by test_golden.py, test_determinism.py and test_bad_specs.py.
@@ -90,3 +92,17 @@ def assert_same_tree() -> AssertSameTree:
 
 
 # --- end of the generator group ---------------------------------------------
+
+
+# --- A live sandbox over HTTP on 127.0.0.1 ------------------------------------
+# Used by the test_sandbox_*.py modules.
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[LiveSandbox]:
+    """A fresh sandbox (own database, no rate limit), stopped after the test."""
+    server = start_sandbox(tmp_path / "sandbox", "--quiet", "--rate-limit", "off")
+    try:
+        yield server
+    finally:
+        server.stop()

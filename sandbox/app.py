@@ -1,0 +1,277 @@
+"""The sandbox's HTTP surface: `POST /v1/projects/{projectId}/services/build` and friends.
+
+Each request passes the `ApiEdge` first, which gives it an id, finds who the
+bearer token belongs to, applies the rate limit and adds the ``X-Request-Id``
+and ``x-ratelimit-*`` headers to whatever is sent. The handlers then check,
+in this order: token (401), permission (403), project (404), media type
+(415), size (413), UTF-8 and JSON (400), the body against the generated
+models (400, every failing field listed), and the derived id (409).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from northflank_build import field_errors
+from northflank_build.models import CreateBuildServiceRequest
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sandbox.build_service import service_data
+from sandbox.problems import HttpError, envelope_response
+from sandbox.rate_limit import Decision, FixedWindowLimiter, RateLimit
+from sandbox.secrets_at_rest import SecretBox, split_secrets
+from sandbox.sqlite_store import now_iso
+from sandbox.store import NewService, Principal, ServiceExistsError, Store
+from sandbox.tokens import CREATE_BUILD_SERVICE, hash_token, parse_bearer
+
+__all__ = ["DEFAULT_RATE_LIMIT", "MAX_BODY_BYTES", "AppSettings", "create_app"]
+
+MAX_BODY_BYTES: Final = 1024 * 1024
+DEFAULT_RATE_LIMIT: Final = RateLimit(1000, 3600)
+_DRAIN_LIMIT: Final = 8 * MAX_BODY_BYTES
+"""How much of an oversized body is read and dropped so the client hears the 413."""
+_REPO: Final = Path(__file__).resolve().parent.parent
+log = logging.getLogger("sandbox")
+
+
+@dataclass(frozen=True, slots=True)
+class AppSettings:
+    account: str
+    rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT
+    max_body_bytes: int = MAX_BODY_BYTES
+    spec_path: Path = _REPO / "spec" / "openapi.yaml"
+    docs_path: Path = _REPO / "generated" / "docs" / "index.html"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """What the edge learnt of a request before any handler ran."""
+
+    request_id: str
+    principal: Principal | None
+    auth_problem: str | None
+    """Why there is no principal: no header, a malformed one, or an unknown token."""
+
+
+def _caller(request: Request) -> Caller:
+    caller: Caller = request.scope["state"]["caller"]
+    return caller
+
+
+class ApiEdge:
+    """Request ids, authentication look-up, rate limits and the last-resort 500."""
+
+    def __init__(self, app: ASGIApp, *, store: Store, rate_limit: RateLimit | None) -> None:
+        self.app = app
+        self.store = store
+        self.limiter = FixedWindowLimiter(rate_limit) if rate_limit else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        caller = await self._identify(scope)
+        scope.setdefault("state", {})["caller"] = caller
+        decision = self._limit(scope, caller)
+        added = [(b"x-request-id", caller.request_id.encode())]
+        if decision is not None:
+            added += decision.headers()
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", ()), *added]
+            await send(message)
+
+        if decision is not None and not decision.allowed:
+            problem = HttpError(429, "Rate limit exceeded; retry after the time in Retry-After")
+            await envelope_response(problem, caller.request_id)(scope, receive, send_with_headers)
+            return
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            log.exception("request %s failed", caller.request_id)
+            if started:
+                raise
+            problem = HttpError(500, "The sandbox failed unexpectedly; its log has the details")
+            await envelope_response(problem, caller.request_id)(scope, receive, send_with_headers)
+
+    async def _identify(self, scope: Scope) -> Caller:
+        request_id = str(uuid.uuid4())
+        header = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                header = value.decode("latin-1")
+                break
+        if header is None:
+            return Caller(request_id, None, "Missing bearer token (Authorization: Bearer <token>)")
+        token = parse_bearer(header)
+        if token is None:
+            return Caller(request_id, None, "Malformed Authorization header; use Bearer <token>")
+        principal = await self.store.principal(hash_token(token))
+        if principal is None:
+            return Caller(request_id, None, "Unknown or revoked API token")
+        return Caller(request_id, principal, None)
+
+    def _limit(self, scope: Scope, caller: Caller) -> Decision | None:
+        if self.limiter is None:
+            return None
+        if caller.principal is not None:
+            return self.limiter.hit(caller.principal.token_id)
+        client = scope.get("client")
+        return self.limiter.hit(f"address:{client[0] if client else 'unknown'}")
+
+
+class BuildServiceHandlers:
+    def __init__(self, store: Store, secret_box: SecretBox, settings: AppSettings) -> None:
+        self.store = store
+        self.secret_box = secret_box
+        self.settings = settings
+
+    async def create(self, request: Request) -> Response:
+        caller = _caller(request)
+        if caller.principal is None:
+            raise HttpError(401, caller.auth_problem or "Unauthorized")
+        if not caller.principal.may(CREATE_BUILD_SERVICE):
+            raise HttpError(403, f"This token lacks the permission {CREATE_BUILD_SERVICE!r}")
+        project_id: str = request.path_params["projectId"]
+        if not await self.store.project_exists(project_id):
+            raise HttpError(404, f"Project {project_id!r} does not exist")
+        _require_json(request.headers.get("content-type"))
+        body = await _read_body(request, self.settings.max_body_bytes)
+        service = _parse(body)
+        now = now_iso()
+        data = service_data(service, project_id=project_id, account=self.settings.account, now=now)
+        record, hidden = split_secrets(data)
+        sealed = None
+        if hidden is not None:
+            sealed = self.secret_box.seal(hidden, f"{project_id}/{data['id']}")
+        try:
+            await self.store.insert_service(
+                NewService(project_id, data["id"], _json(record).decode(), sealed, now)
+            )
+        except ServiceExistsError:
+            raise HttpError(
+                409,
+                "There is already a service with the same derived identifier",
+                details={"serviceId": data["id"]},
+            ) from None
+        return Response(_json({"data": data}), media_type="application/json")
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _require_json(content_type: str | None) -> None:
+    if content_type is None:
+        raise HttpError(415, "Missing Content-Type; send application/json")
+    media_type, *parameters = (part.strip() for part in content_type.split(";"))
+    media_type = media_type.lower()
+    if media_type != "application/json" and not (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        raise HttpError(415, f"Unsupported Content-Type {media_type!r}; send application/json")
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() != "utf-8":
+            raise HttpError(415, f"Unsupported charset {value.strip()!r}; JSON is UTF-8")
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    too_large = HttpError(413, f"The request body is larger than {limit} bytes")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        await _drain(request)
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            await _drain(request)
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _drain(request: Request) -> None:
+    """Read (and drop) the rest of a body, up to a bound, so the client sees the answer."""
+    drained = 0
+    async for chunk in request.stream():
+        drained += len(chunk)
+        if drained > _DRAIN_LIMIT:
+            return
+
+
+def _parse(body: bytes) -> CreateBuildServiceRequest:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise HttpError(400, f"The request body is not valid UTF-8 (byte {error.start})") from None
+    try:
+        return CreateBuildServiceRequest.model_validate_json(body)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        if first["type"] == "json_invalid":
+            reason = first.get("ctx", {}).get("error", "not JSON")
+            raise HttpError(400, f"The request body is not valid JSON: {reason}") from None
+        fields = field_errors(CreateBuildServiceRequest, error)
+        count = f"{len(fields)} failing field{'s' if len(fields) != 1 else ''}"
+        raise HttpError(
+            400,
+            f"The request body is invalid ({count})",
+            details={
+                "fields": [{"path": f.path, "rule": f.rule, "message": f.message} for f in fields]
+            },
+        ) from None
+
+
+async def _problem(request: Request, exc: Exception) -> Response:
+    request_id = _caller(request).request_id
+    if isinstance(exc, HttpError):
+        return envelope_response(exc, request_id)
+    assert isinstance(exc, HTTPException)
+    messages = {
+        404: f"No such path: {request.url.path}",
+        405: f"Method {request.method} not allowed",
+    }
+    message = messages.get(exc.status_code, exc.detail)
+    return envelope_response(HttpError(exc.status_code, message, headers=exc.headers), request_id)
+
+
+def create_app(store: Store, secret_box: SecretBox, settings: AppSettings) -> Starlette:
+    """The ASGI app. The caller owns ``store`` and closes it."""
+    handlers = BuildServiceHandlers(store, secret_box, settings)
+
+    async def spec(request: Request) -> Response:
+        return FileResponse(settings.spec_path, media_type="application/yaml")
+
+    async def docs(request: Request) -> Response:
+        if not settings.docs_path.exists():
+            raise HttpError(404, "The reference page has not been generated yet")
+        return FileResponse(settings.docs_path, media_type="text/html")
+
+    return Starlette(
+        routes=[
+            Route("/v1/projects/{projectId}/services/build", handlers.create, methods=["POST"]),
+            Route("/openapi.yaml", spec, methods=["GET"]),
+            Route("/docs", docs, methods=["GET"]),
+        ],
+        middleware=[Middleware(ApiEdge, store=store, rate_limit=settings.rate_limit)],
+        exception_handlers={HttpError: _problem, HTTPException: _problem},
+    )

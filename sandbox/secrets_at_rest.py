@@ -1,0 +1,125 @@
+"""The contents of build files and secret mounts, encrypted before they are stored.
+
+AES-256-GCM (from ``cryptography``) with a random 96-bit nonce per record and
+the record's ``project/service`` as associated data, so a sealed blob cannot
+be moved to another row. The key is 32 bytes, base64url-encoded, taken from
+``NF_SANDBOX_SECRET_KEY`` or else from a key file next to the database that is
+created (mode 0600) on first start.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import secrets
+import stat
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from sandbox.store import StoreError
+
+__all__ = ["KEY_ENV_VAR", "SECRET_SECTIONS", "SecretBox", "join_secrets", "split_secrets"]
+
+KEY_ENV_VAR = "NF_SANDBOX_SECRET_KEY"
+SECRET_SECTIONS = ("buildFiles", "dockerSecretMounts")
+"""The request fields whose entries' ``data`` the seed calls encrypted at rest."""
+
+_FORMAT_VERSION = b"\x01"
+_NONCE_BYTES = 12
+
+
+class SecretBox:
+    """Seals and opens secret blobs with one AES-256-GCM key."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 32:
+            raise ValueError("an AES-256 key is 32 bytes")
+        self._aead = AESGCM(key)
+        self.fingerprint = hashlib.sha256(b"nf-sandbox-key:" + key).hexdigest()[:16]
+
+    @classmethod
+    def load(cls, key_file: Path) -> SecretBox:
+        """The key from the environment, or from ``key_file`` (created if missing)."""
+        encoded = os.environ.get(KEY_ENV_VAR)
+        if encoded is not None:
+            return cls(_decode_key(encoded, f"${KEY_ENV_VAR}"))
+        if not key_file.exists():
+            _create_key_file(key_file)
+        mode = stat.S_IMODE(key_file.stat().st_mode)
+        if mode & 0o077:
+            raise StoreError(
+                f"{key_file}: the secret key file is readable by others (mode {mode:04o});"
+                f" run `chmod 600 {key_file}`"
+            )
+        return cls(_decode_key(key_file.read_text(encoding="ascii").strip(), str(key_file)))
+
+    def seal(self, plaintext: bytes, context: str) -> bytes:
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, plaintext, context.encode())
+        return _FORMAT_VERSION + nonce + sealed
+
+    def open(self, blob: bytes, context: str) -> bytes:
+        if blob[:1] != _FORMAT_VERSION:
+            raise StoreError(f"{context}: sealed secrets have an unknown format")
+        nonce, sealed = blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :]
+        try:
+            return self._aead.decrypt(nonce, sealed, context.encode())
+        except InvalidTag:
+            raise StoreError(f"{context}: sealed secrets do not open with this key") from None
+
+
+def _decode_key(encoded: str, source: str) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(encoded.encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        key = b""
+    if len(key) != 32:
+        raise StoreError(f"{source}: the secret key must be 32 bytes in base64url (44 characters)")
+    return key
+
+
+def _create_key_file(key_file: Path) -> None:
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    encoded = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(encoded + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def split_secrets(data: dict[str, Any]) -> tuple[dict[str, Any], bytes | None]:
+    """``data`` without the secret contents, and those contents as JSON (``None`` if none)."""
+    public = dict(data)
+    hidden: dict[str, dict[str, str]] = {}
+    for section in SECRET_SECTIONS:
+        entries = data.get(section)
+        if not entries:
+            continue
+        hidden[section] = {name: entry["data"] for name, entry in entries.items()}
+        public[section] = {
+            name: {key: value for key, value in entry.items() if key != "data"}
+            for name, entry in entries.items()
+        }
+    if not hidden:
+        return public, None
+    return public, json.dumps(hidden, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def join_secrets(public: dict[str, Any], hidden_json: bytes | None) -> dict[str, Any]:
+    """The inverse of `split_secrets`."""
+    if hidden_json is None:
+        return public
+    data = dict(public)
+    hidden: dict[str, dict[str, str]] = json.loads(hidden_json)
+    for section, contents in hidden.items():
+        data[section] = {
+            name: {"data": contents[name], **entry} for name, entry in public[section].items()
+        }
+    return data

@@ -1,0 +1,89 @@
+"""The sandbox as users run it: `python -m sandbox serve` in a subprocess, over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["LiveSandbox", "start_sandbox"]
+
+ROOT = Path(__file__).resolve().parent.parent
+_LISTENING = re.compile(r"Listening on (http://\S+)")
+_STARTUP_SECONDS = 30.0
+
+
+@dataclass
+class LiveSandbox:
+    """A running sandbox: its URL, database file, admin token and process."""
+
+    db: Path
+    admin_token: str
+    extra_args: tuple[str, ...]
+    env: dict[str, str]
+    url: str = ""
+    process: subprocess.Popen[bytes] | None = None
+    log: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log = self.db.with_name(self.db.name + ".log")
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_token}"}
+
+    def start(self) -> LiveSandbox:
+        command = [
+            sys.executable, "-m", "sandbox", "serve",
+            "--host", "127.0.0.1", "--port", "0",
+            "--db", str(self.db), "--admin-token", self.admin_token,
+            *self.extra_args,
+        ]  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **self.env}
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, cwd=self.db.parent, stdout=log, stderr=subprocess.STDOUT, env=env
+            )
+        deadline = time.monotonic() + _STARTUP_SECONDS
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        while time.monotonic() < deadline:
+            text = self.log.read_bytes()[offset:].decode(errors="replace")
+            if match := _LISTENING.search(text):
+                self.url = match[1]
+                return self
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the sandbox exited at start:\n{self.output()}")
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"the sandbox did not start in {_STARTUP_SECONDS} s:\n{self.output()}")
+
+    def stop(self, *, kill: bool = False) -> int | None:
+        """Stop the server: SIGTERM (a clean shutdown), or SIGKILL when ``kill``."""
+        if self.process is None or self.process.poll() is not None:
+            return None if self.process is None else self.process.returncode
+        self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    def restart(self, *, kill: bool = False) -> LiveSandbox:
+        self.stop(kill=kill)
+        return self.start()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def start_sandbox(folder: Path, *extra_args: str, env: dict[str, str] | None = None) -> LiveSandbox:
+    """Start a sandbox on a fresh database in ``folder`` (quiet, with a known admin token)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    token = "nfsb_test_" + secrets.token_urlsafe(24)
+    return LiveSandbox(folder / "sandbox.db", token, extra_args, env or {}).start()
