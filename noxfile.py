@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import nox
@@ -16,6 +17,7 @@ ROOT = Path(__file__).parent
 PYTHON = None  # the interpreter nox runs on: any Python 3.11+
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 NODE_TOOLS = ROOT / "tools" / "node"
+BENCH_NODE = ROOT / "bench" / "node"  # Prism, for the sandbox load benchmark only
 CHECKED = ["codegen", "runtime", "sandbox", "tests", "bench", "noxfile.py", "generated/python"]
 
 
@@ -74,13 +76,39 @@ def typecheck(session: nox.Session) -> None:
     # The runtime is part of the northflank_build package only once copied into it.
     session.run("mypy", "-p", "northflank_build", env={"MYPYPATH": "runtime/python"})
     session.run("mypy", "generated/python/northflank_build")
-    if (ROOT / "sandbox").exists():
-        session.run("mypy", "sandbox")
+    session.run("mypy", "sandbox", env={"MYPYPATH": "generated/python"})
+
+
+def install_load_tools(session: nox.Session) -> None:
+    """Prism from bench/node (npm ci, like the linter), and wrk for the sandbox load benchmark.
+
+    wrk is a system package, not a Python or npm one. Where the session runs as
+    root with apt-get (CI and the workspace machines, which start fresh) it is
+    installed here; elsewhere the session says how, and the benchmark reports
+    its load section as skipped.
+    """
+    if not (BENCH_NODE / "node_modules" / ".package-lock.json").exists():
+        session.run(
+            "npm", "ci", "--prefix", str(BENCH_NODE), "--no-audit", "--no-fund",
+            "--ignore-scripts", external=True,
+        )  # fmt: skip
+    if shutil.which("wrk") is not None:
+        return
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run(
+            "apt-get", "install", "-y", "-qq", "--no-install-recommends", "wrk", external=True
+        )
+    else:
+        session.warn("wrk is not on PATH: install it (apt-get install wrk, brew install wrk)")
 
 
 @nox.session(python=PYTHON, default=False)
 def bench(session: nox.Session) -> None:
-    """Time codegen against openapi-python-client and plain datamodel-codegen, and validation."""
+    """Time codegen, validation and imports against other tools, and load the sandbox vs Prism."""
     install_group(session, "bench")
     session.install("-e", "generated/python", "--no-deps")
+    posargs = " ".join(session.posargs)
+    if "--only" not in posargs or "sandbox" in posargs:
+        install_load_tools(session)
     session.run("python", "bench/run.py", *session.posargs)

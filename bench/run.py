@@ -1,14 +1,16 @@
-"""Side-by-side benchmarks: codegen wall time, validation throughput, import cost.
+"""Side-by-side benchmarks: codegen wall time, validation throughput, import cost, sandbox load.
 
 Run with the generated package importable (``nox -s bench`` installs it):
 
-    python bench/run.py [--rounds N] [--quick]
+    python bench/run.py [--rounds N] [--quick] [--only SECTION ...] [load options]
 
 Every figure is measured in this one run, next to its comparison, and reported
 with a ratio. The numbers describe this machine at this moment; they are not
 assertions and nothing here fails on a slow result. A tool that fails is
-reported and skipped; the run still exits 0. Only a disagreement between the
-models and jsonschema-rs on a body's verdict aborts (exit 1).
+reported and skipped; the run still exits 0. Only a wrong answer fails the run
+(exit 1): a disagreement between the models and jsonschema-rs on a body's
+verdict, a sandbox create not answered 200 or not found in its database, or
+(with ``--only sandbox``) a load section that could not run at all.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import jsonschema_rs
 import yaml
 from northflank_build.models import CreateBuildServiceRequest
 from pydantic import ValidationError
+from sandbox_load import LoadOptions, bench_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "spec" / "openapi.yaml"
@@ -424,14 +427,65 @@ def bench_imports(runs: int) -> None:
 # --------------------------------------------------------------------------- main
 
 
+SECTIONS = ("codegen", "validation", "imports", "sandbox")
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: use a whole number >= 1")
+    return value
+
+
+def load_options(args: argparse.Namespace) -> LoadOptions:
+    quick = args.quick
+    profile_seconds = args.profile_seconds
+    if profile_seconds is None:
+        profile_seconds = 2 if quick else 4
+    opts = LoadOptions(
+        duration=args.load_seconds or (2 if quick else 5),
+        rounds=args.load_rounds or (1 if quick else 2),
+        warmup=args.warmup or (1 if quick else 2),
+        connections=args.connections,
+        threads=args.wrk_threads,
+        profile_seconds=max(profile_seconds, 0),
+        profile_out=args.profile_out,
+    )
+    if opts.threads > opts.connections:
+        raise SystemExit("--wrk-threads must not exceed --connections")
+    if opts.rounds > 26:
+        raise SystemExit("--load-rounds: 26 at most (each round's names carry a letter)")
+    return opts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=None, help="codegen runs per tool (5)")
     parser.add_argument("--quick", action="store_true", help="smoke test: 2 rounds, short timings")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SECTIONS,
+        help="run only this section (repeatable; default: all)",
+    )
+    load = parser.add_argument_group("sandbox load (section 4)")
+    load.add_argument("--load-seconds", type=positive, help="seconds per round and target (5)")
+    load.add_argument("--load-rounds", type=positive, help="alternating rounds per target (2)")
+    load.add_argument("--warmup", type=positive, help="warm-up seconds per target (2)")
+    load.add_argument("--connections", type=positive, default=8, help="open connections (8)")
+    load.add_argument("--wrk-threads", type=positive, default=2, help="wrk threads (2)")
+    load.add_argument(
+        "--profile-seconds",
+        type=int,
+        help="py-spy sampling seconds per mode (4); 0 skips the profile",
+    )
+    load.add_argument("--profile-out", type=Path, help="keep py-spy's raw stacks in this folder")
     args = parser.parse_args(argv)
+    sections = set(args.only or SECTIONS)
     rounds = args.rounds or (2 if args.quick else 5)
     min_time = 0.1 if args.quick else 0.5
     import_runs = 3 if args.quick else 5
+    opts = load_options(args)
 
     print(
         f"python {sys.version.split()[0]} | pydantic {version('pydantic')}"
@@ -440,9 +494,16 @@ def main(argv: list[str] | None = None) -> int:
         f" | openapi-python-client {version('openapi-python-client')}"
     )
     print("Figures are measured side by side in this run; read the ratios, not the absolutes.")
-    bench_codegen(rounds)
-    bench_validation(min_time)
-    bench_imports(import_runs)
+    if "codegen" in sections:
+        bench_codegen(rounds)
+    if "validation" in sections:
+        bench_validation(min_time)
+    if "imports" in sections:
+        bench_imports(import_runs)
+    if "sandbox" in sections:
+        outcome = bench_sandbox(request_example(load_spec()), opts)
+        if outcome is False or (outcome is None and args.only):
+            return 1
     return 0
 
 

@@ -10,9 +10,11 @@ models (400, every failing field listed), and the derived id (409).
 
 from __future__ import annotations
 
-import json
+import itertools
 import logging
+import secrets
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -20,6 +22,7 @@ from typing import Any, Final
 from northflank_build import field_errors
 from northflank_build.models import CreateBuildServiceRequest
 from pydantic import ValidationError
+from pydantic_core import from_json, to_json
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -32,8 +35,7 @@ from sandbox.build_service import service_data
 from sandbox.problems import HttpError, envelope_response
 from sandbox.rate_limit import Decision, FixedWindowLimiter, RateLimit
 from sandbox.secrets_at_rest import SecretBox, split_secrets
-from sandbox.sqlite_store import now_iso
-from sandbox.store import NewService, Principal, ServiceExistsError, Store
+from sandbox.store import NewService, Principal, ServiceExistsError, Store, now_iso
 from sandbox.tokens import CREATE_BUILD_SERVICE, hash_token, parse_bearer
 
 __all__ = ["DEFAULT_RATE_LIMIT", "MAX_BODY_BYTES", "AppSettings", "create_app"]
@@ -70,6 +72,21 @@ def _caller(request: Request) -> Caller:
     return caller
 
 
+class RequestIds:
+    """Unique request ids in UUID form: a random 64-bit prefix per process, then a counter.
+
+    Ids need to be unique, not secret; reading the kernel's random source for
+    each one cost more than the rest of the request's bookkeeping together.
+    """
+
+    def __init__(self) -> None:
+        self._prefix = secrets.randbits(64) << 64
+        self._counter = itertools.count()
+
+    def next(self) -> str:
+        return str(uuid.UUID(int=self._prefix | (next(self._counter) & (2**64 - 1))))
+
+
 class ApiEdge:
     """Request ids, authentication look-up, rate limits and the last-resort 500."""
 
@@ -77,17 +94,14 @@ class ApiEdge:
         self.app = app
         self.store = store
         self.limiter = FixedWindowLimiter(rate_limit) if rate_limit else None
+        self.request_ids = RequestIds()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        caller = await self._identify(scope)
-        scope.setdefault("state", {})["caller"] = caller
-        decision = self._limit(scope, caller)
-        added = [(b"x-request-id", caller.request_id.encode())]
-        if decision is not None:
-            added += decision.headers()
+        request_id = self.request_ids.next()
+        added = [(b"x-request-id", request_id.encode())]
         started = False
 
         async def send_with_headers(message: Message) -> None:
@@ -97,21 +111,26 @@ class ApiEdge:
                 message["headers"] = [*message.get("headers", ()), *added]
             await send(message)
 
-        if decision is not None and not decision.allowed:
-            problem = HttpError(429, "Rate limit exceeded; retry after the time in Retry-After")
-            await envelope_response(problem, caller.request_id)(scope, receive, send_with_headers)
-            return
         try:
+            # The token look-up reads the store, so it can fail too: inside the try.
+            caller = await self._identify(scope, request_id)
+            scope.setdefault("state", {})["caller"] = caller
+            decision = self._limit(scope, caller)
+            if decision is not None:
+                added.extend(decision.headers())
+            if decision is not None and not decision.allowed:
+                problem = HttpError(429, "Rate limit exceeded; retry after the time in Retry-After")
+                await envelope_response(problem, request_id)(scope, receive, send_with_headers)
+                return
             await self.app(scope, receive, send_with_headers)
         except Exception:
-            log.exception("request %s failed", caller.request_id)
+            log.exception("request %s failed", request_id)
             if started:
                 raise
             problem = HttpError(500, "The sandbox failed unexpectedly; its log has the details")
-            await envelope_response(problem, caller.request_id)(scope, receive, send_with_headers)
+            await envelope_response(problem, request_id)(scope, receive, send_with_headers)
 
-    async def _identify(self, scope: Scope) -> Caller:
-        request_id = str(uuid.uuid4())
+    async def _identify(self, scope: Scope, request_id: str) -> Caller:
         header = None
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -174,7 +193,7 @@ class BuildServiceHandlers:
 
 
 def _json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    return to_json(value)
 
 
 def _require_json(content_type: str | None) -> None:
@@ -196,23 +215,25 @@ async def _read_body(request: Request, limit: int) -> bytes:
     too_large = HttpError(413, f"The request body is larger than {limit} bytes")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        await _drain(request)
+        await _drain(request.stream())
         raise too_large
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    stream = request.stream()
+    async for chunk in stream:
         size += len(chunk)
         if size > limit:
-            await _drain(request)
+            # The same stream: a second `request.stream()` fails once the last chunk is in.
+            await _drain(stream)
             raise too_large
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-async def _drain(request: Request) -> None:
+async def _drain(stream: AsyncIterator[bytes]) -> None:
     """Read (and drop) the rest of a body, up to a bound, so the client sees the answer."""
     drained = 0
-    async for chunk in request.stream():
+    async for chunk in stream:
         drained += len(chunk)
         if drained > _DRAIN_LIMIT:
             return
@@ -230,6 +251,10 @@ def _parse(body: bytes) -> CreateBuildServiceRequest:
         if first["type"] == "json_invalid":
             reason = first.get("ctx", {}).get("error", "not JSON")
             raise HttpError(400, f"The request body is not valid JSON: {reason}") from None
+        try:  # pydantic's parser reads NaN and Infinity, which are not JSON; no field takes them
+            from_json(body, allow_inf_nan=False)
+        except ValueError as invalid:
+            raise HttpError(400, f"The request body is not valid JSON: {invalid}") from None
         fields = field_errors(CreateBuildServiceRequest, error)
         count = f"{len(fields)} failing field{'s' if len(fields) != 1 else ''}"
         raise HttpError(
@@ -266,7 +291,7 @@ def create_app(store: Store, secret_box: SecretBox, settings: AppSettings) -> St
             raise HttpError(404, "The reference page has not been generated yet")
         return FileResponse(settings.docs_path, media_type="text/html")
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/v1/projects/{projectId}/services/build", handlers.create, methods=["POST"]),
             Route("/openapi.yaml", spec, methods=["GET"]),
@@ -275,3 +300,5 @@ def create_app(store: Store, secret_box: SecretBox, settings: AppSettings) -> St
         middleware=[Middleware(ApiEdge, store=store, rate_limit=settings.rate_limit)],
         exception_handlers={HttpError: _problem, HTTPException: _problem},
     )
+    app.router.redirect_slashes = False  # `.../build/` is an unknown path (404), not a 307
+    return app

@@ -16,10 +16,12 @@ import argparse
 import asyncio
 import os
 import re
+import signal
 import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Final
 
 from sandbox.app import DEFAULT_RATE_LIMIT, AppSettings, create_app
@@ -144,22 +146,15 @@ def _serve(args: argparse.Namespace) -> int:
     admin_token = args.admin_token or new_token()
     if args.admin_token is not None and (problem := validate_token_text(args.admin_token)):
         raise UsageError(f"--admin-token: {problem}")
-    admin = SqliteAdminStore(args.db)
-    try:
-        box = _secret_box(args.db, admin)
-        if admin.bootstrap(
-            project_id=DEFAULT_PROJECT, token_hash=hash_token(admin_token), account=account
-        ):
-            print(f"Created project {DEFAULT_PROJECT!r} and an admin token in {args.db}.")
-            if args.admin_token is None:
-                print(f"Admin token (shown only this once):\n  {admin_token}")
-        elif args.admin_token is not None:
-            print(f"{args.db} is already set up; --admin-token is ignored.", file=sys.stderr)
-        account = admin.account()
-    finally:
-        admin.close()
-
+    # Listen first: a start that cannot listen must not set up the database (and show its
+    # admin token, which would then never be shown again) before it fails.
     listener = _listen(args.host, args.port)
+    try:
+        box, account = _bootstrap(args.db, account, admin_token, chosen=args.admin_token)
+    except BaseException:
+        listener.close()
+        raise
+
     store = SqliteStore(args.db)
     app = create_app(store, box, AppSettings(account=account, rate_limit=args.rate_limit))
     config = uvicorn.Config(
@@ -173,11 +168,43 @@ def _serve(args: argparse.Namespace) -> int:
     host, port = listener.getsockname()[:2]
     limit = args.rate_limit or "off"
     print(f"Listening on http://{host}:{port} (rate limit {limit})", flush=True)
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, _exit_cleanly)
     try:
         uvicorn.Server(config).run(sockets=[listener])
     finally:
         asyncio.run(store.close())
     return 0
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    """After a graceful shutdown, end `serve` so that the store closes and the status is 0.
+
+    uvicorn shuts down on SIGINT or SIGTERM, then raises the signal again under the
+    handler it found: by default SIGTERM killed the process before the store closed (its
+    WAL left behind) and SIGINT ended it with a KeyboardInterrupt traceback.
+    """
+    raise SystemExit(0)
+
+
+def _bootstrap(
+    db: Path, account: str, admin_token: str, *, chosen: str | None
+) -> tuple[SecretBox, str]:
+    """Open the secret key and, on an empty database, create the default project and token."""
+    admin = SqliteAdminStore(db)
+    try:
+        box = _secret_box(db, admin)
+        if admin.bootstrap(
+            project_id=DEFAULT_PROJECT, token_hash=hash_token(admin_token), account=account
+        ):
+            print(f"Created project {DEFAULT_PROJECT!r} and an admin token in {db}.")
+            if chosen is None:
+                print(f"Admin token (shown only this once):\n  {admin_token}")
+        elif chosen is not None:
+            print(f"{db} is already set up; --admin-token is ignored.", file=sys.stderr)
+        return box, admin.account()
+    finally:
+        admin.close()
 
 
 def _secret_box(db: Path, admin: SqliteAdminStore) -> SecretBox:

@@ -1,6 +1,6 @@
 """The contents of build files and secret mounts, encrypted before they are stored.
 
-AES-256-GCM (from ``cryptography``) with a random 96-bit nonce per record and
+AES-256-GCM (from ``cryptography``) with a unique 96-bit nonce per record and
 the record's ``project/service`` as associated data, so a sealed blob cannot
 be moved to another row. The key is 32 bytes, base64url-encoded, taken from
 ``NF_SANDBOX_SECRET_KEY`` or else from a key file next to the database that is
@@ -16,11 +16,13 @@ import json
 import os
 import secrets
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pydantic_core import to_json
 
 from sandbox.store import StoreError
 
@@ -32,6 +34,7 @@ SECRET_SECTIONS = ("buildFiles", "dockerSecretMounts")
 
 _FORMAT_VERSION = b"\x01"
 _NONCE_BYTES = 12
+_TAG_BYTES = 16
 
 
 class SecretBox:
@@ -41,6 +44,7 @@ class SecretBox:
         if len(key) != 32:
             raise ValueError("an AES-256 key is 32 bytes")
         self._aead = AESGCM(key)
+        self._nonces = _NonceSequence()
         self.fingerprint = hashlib.sha256(b"nf-sandbox-key:" + key).hexdigest()[:16]
 
     @classmethod
@@ -60,18 +64,45 @@ class SecretBox:
         return cls(_decode_key(key_file.read_text(encoding="ascii").strip(), str(key_file)))
 
     def seal(self, plaintext: bytes, context: str) -> bytes:
-        nonce = secrets.token_bytes(_NONCE_BYTES)
+        nonce = self._nonces.next()
         sealed = self._aead.encrypt(nonce, plaintext, context.encode())
         return _FORMAT_VERSION + nonce + sealed
 
     def open(self, blob: bytes, context: str) -> bytes:
         if blob[:1] != _FORMAT_VERSION:
             raise StoreError(f"{context}: sealed secrets have an unknown format")
+        if len(blob) < 1 + _NONCE_BYTES + _TAG_BYTES:
+            raise StoreError(f"{context}: sealed secrets are truncated")
         nonce, sealed = blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :]
         try:
             return self._aead.decrypt(nonce, sealed, context.encode())
         except InvalidTag:
             raise StoreError(f"{context}: sealed secrets do not open with this key") from None
+
+
+class _NonceSequence:
+    """Unique 96-bit GCM nonces: a random 64-bit prefix per sequence and a 32-bit counter.
+
+    This is the deterministic construction of NIST SP 800-38D, 8.2.1: a nonce
+    must never repeat under one key, and need not be unpredictable. One
+    random prefix per process (and per 2**32 seals) makes a repeat across
+    processes and restarts as unlikely as a random 64-bit collision, and
+    spares each seal a call to the kernel's random source.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._prefix = b""
+        self._counter = 2**32
+
+    def next(self) -> bytes:
+        with self._lock:
+            if self._counter >= 2**32:
+                self._prefix = secrets.token_bytes(8)
+                self._counter = 0
+            nonce = self._prefix + self._counter.to_bytes(4, "big")
+            self._counter += 1
+        return nonce
 
 
 def _decode_key(encoded: str, source: str) -> bytes:
@@ -109,7 +140,7 @@ def split_secrets(data: dict[str, Any]) -> tuple[dict[str, Any], bytes | None]:
         }
     if not hidden:
         return public, None
-    return public, json.dumps(hidden, ensure_ascii=False, separators=(",", ":")).encode()
+    return public, to_json(hidden)
 
 
 def join_secrets(public: dict[str, Any], hidden_json: bytes | None) -> dict[str, Any]:

@@ -24,11 +24,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-from sandbox.store import NewService, Principal, ServiceExistsError, StoreError, TokenInfo
+from sandbox.store import (
+    NewService,
+    Principal,
+    ServiceExistsError,
+    StoreError,
+    TokenInfo,
+    now_iso,
+)
 
 __all__ = ["SCHEMA_VERSION", "SqliteAdminStore", "SqliteStore", "connect"]
 
@@ -62,11 +68,6 @@ CREATE TABLE services (
     PRIMARY KEY (project_id, id)
 ) STRICT, WITHOUT ROWID;
 """
-
-
-def now_iso() -> str:
-    """The current time as ISO-8601 UTC with milliseconds: ``2021-11-29T11:47:16.624Z``."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -115,7 +116,14 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
     except BaseException:
         connection.execute("ROLLBACK")
         raise
-    connection.execute("COMMIT")
+    try:
+        connection.execute("COMMIT")
+    except sqlite3.Error:
+        # A failed COMMIT (I/O error, disk full, deferred constraint) can leave the
+        # transaction open, and every later BEGIN on this connection would fail.
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
 
 
 class SqliteAdminStore:
@@ -261,7 +269,8 @@ class _Writer:
         for pending, outcome in zip(group, outcomes, strict=True):
             pending.loop.call_soon_threadsafe(_settle, pending.done, outcome)
 
-    def _insert(self, service: NewService) -> bool:
+    def _insert(self, service: NewService) -> bool | sqlite3.IntegrityError:
+        """``True`` if inserted, ``False`` if the id is taken, else the constraint's error."""
         self.db.execute("SAVEPOINT one")
         try:
             self.db.execute(
@@ -275,10 +284,12 @@ class _Writer:
                     service.created_at,
                 ),
             )
-        except sqlite3.IntegrityError:
+        except sqlite3.IntegrityError as error:
             self.db.execute("ROLLBACK TO one")
             self.db.execute("RELEASE one")
-            return False
+            # Only the primary key means "taken"; another constraint (an unknown
+            # project, say) fails this insert alone, as an error and not a 409.
+            return False if error.sqlite_errorname == "SQLITE_CONSTRAINT_PRIMARYKEY" else error
         self.db.execute("RELEASE one")
         return True
 

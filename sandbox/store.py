@@ -10,6 +10,7 @@ promises the handlers rely on are listed on each method.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 __all__ = [
@@ -20,7 +21,13 @@ __all__ = [
     "Store",
     "StoreError",
     "TokenInfo",
+    "now_iso",
 ]
+
+
+def now_iso() -> str:
+    """The current time as ISO-8601 UTC with milliseconds: ``2021-11-29T11:47:16.624Z``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class StoreError(Exception):

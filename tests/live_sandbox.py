@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import secrets
@@ -9,10 +10,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
-__all__ = ["LiveSandbox", "start_sandbox"]
+from tests.spec_data import example
+
+__all__ = ["LiveSandbox", "create_body", "run_bounded", "start_sandbox"]
 
 ROOT = Path(__file__).resolve().parent.parent
 _LISTENING = re.compile(r"Listening on (http://\S+)")
@@ -87,3 +92,20 @@ def start_sandbox(folder: Path, *extra_args: str, env: dict[str, str] | None = N
     folder.mkdir(parents=True, exist_ok=True)
     token = "nfsb_test_" + secrets.token_urlsafe(24)
     return LiveSandbox(folder / "sandbox.db", token, extra_args, env or {}).start()
+
+
+T = TypeVar("T")
+
+
+def create_body(name: str) -> dict[str, Any]:
+    """The spec's request example under another name."""
+    return {**example("request", "dockerfileBuild"), "name": name}
+
+
+def run_bounded(make: Callable[[], Awaitable[T]], seconds: float) -> T:
+    """Run a coroutine to completion in a fresh loop; a hang fails after ``seconds``."""
+
+    async def bounded() -> T:
+        return await asyncio.wait_for(make(), seconds)
+
+    return asyncio.run(bounded())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ OPERATION: dict[str, Any] = SPEC["paths"][OPERATION_PATH]["post"]
 
 
 def example(where: str, name: str) -> Any:
-    """An example value: ``where`` is "request" or a response status such as "200"."""
+    """A copy of an example value: ``where`` is "request" or a response status such as "200"."""
     if where == "request":
         media = OPERATION["requestBody"]["content"]["application/json"]
     else:
@@ -25,7 +26,7 @@ def example(where: str, name: str) -> Any:
         if "$ref" in response:
             response = SPEC["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
         media = response["content"]["application/json"]
-    return media["examples"][name]["value"]
+    return copy.deepcopy(media["examples"][name]["value"])
 
 
 @cache

@@ -94,6 +94,13 @@ def test_python_users_get_snake_case_and_the_wire_gets_camel_case() -> None:
             id="a boolean is not an integer",
         ),
         pytest.param(
+            lambda b: b["buildSettings"]["dockerfile"].__setitem__(
+                "buildkit", {"internalCacheStorage": "lots"}
+            ),
+            [("$.buildSettings.dockerfile.buildkit.internalCacheStorage", "type")],
+            id="a number's int-or-float union shows as one field",
+        ),
+        pytest.param(
             lambda b: b["buildSettings"]["storage"]["ephemeralStorage"].__setitem__(
                 "storageSize", 131072
             ),

