@@ -1,19 +1,21 @@
 """Sandbox load: creates per second and latency under wrk, next to Prism mocking the same spec.
 
-Called from ``bench/run.py`` (section 4; ``--only sandbox`` runs it alone). Both
-servers run on loopback for the whole section: ``python -m sandbox serve`` on a
-fresh SQLite file (WAL, synchronous=FULL, rate limit off, no access log) and
-``prism mock spec/openapi.yaml`` from ``bench/node`` (log level warn). wrk sends
-the spec's dockerfileBuild example with the same headers to both; the Lua script
-``create_load.lua`` gives every request a service name of its own, so each one
-is a real create for the sandbox, and counts the answers by status code.
+Called from ``bench/run.py`` (section 4; ``--only sandbox`` runs it alone). Three
+servers run on loopback for the whole section: ``python -m sandbox serve`` twice,
+each on a fresh SQLite file of its own (WAL, rate limit off, no access log), once
+with its default ``--synchronous full`` and once with ``--synchronous normal``,
+and ``prism mock spec/openapi.yaml`` from ``bench/node`` (log level warn). wrk
+sends the spec's dockerfileBuild example with the same headers to all three; the
+Lua script ``create_load.lua`` gives every request a service name of its own, so
+each one is a real create for a sandbox, and counts the answers by status code.
 
-The timed rounds alternate between the targets (sandbox, Prism, sandbox, ...)
-after a warm-up of each, so drift on a shared machine hits both alike. After
-them the sandbox's ``services`` table is counted and compared with the 200s
-wrk heard. Last, the sandbox runs the same load under py-spy twice: once
-sampling only the thread that holds the GIL (where Python's CPU goes), once
-sampling every thread, idle or not (where the writer thread's wall time goes).
+The timed rounds alternate between the targets (sandbox full, sandbox normal,
+Prism, sandbox full, ...) after a warm-up of each, so drift on a shared machine
+hits all alike. After them each sandbox's ``services`` table is counted and
+compared with the 200s wrk heard from it. Last, the default (full) sandbox runs
+the same load under py-spy twice: once sampling only the thread that holds the
+GIL (where Python's CPU goes), once sampling every thread, idle or not (where
+the writer thread's wall time goes).
 """
 
 from __future__ import annotations
@@ -54,6 +56,31 @@ STARTUP_SECONDS = 60.0
 WRK_TIMEOUT = "5s"  # a request slower than this counts as a wrk timeout error
 PROFILE_RATE = 200  # py-spy samples per second
 GOAL_RATIO = 2.0  # the issue's goal: at least twice Prism's creates per second
+TARGET_WIDTH = 16  # the target column of the tables
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One way to run the sandbox: its ``--synchronous`` value and what a 200 then means."""
+
+    synchronous: str
+    label: str
+    guarantee: str
+
+
+SANDBOX_MODES = (
+    Mode(
+        "full",
+        "sandbox:full",
+        "synchronous=FULL (default): fsynced before the 200, survives power loss",
+    ),
+    Mode(
+        "normal",
+        "sandbox:normal",
+        "synchronous=NORMAL: in the OS's hands before the 200, survives a crash of the"
+        " sandbox, not of the machine",
+    ),
+)
 INSTALL_WRK = (
     "install it (Debian/Ubuntu: `apt-get install wrk`; macOS: `brew install wrk`);"
     " `nox -s bench` installs it itself when it runs as root with apt-get"
@@ -171,6 +198,8 @@ class Server:
     url: str  # the create endpoint
     process: subprocess.Popen[bytes]
     log: Path
+    mode: Mode | None = None  # a sandbox's durability mode; None for Prism
+    db: Path | None = None  # a sandbox's database
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -193,30 +222,33 @@ class Server:
             self.process.wait()
 
 
-def start_sandbox(folder: Path, token: str) -> Server:
-    log = folder / "sandbox.log"
+def start_sandbox(folder: Path, token: str, mode: Mode) -> Server:
+    """A sandbox in ``mode`` on a fresh database in a subfolder of ``folder`` of its own."""
+    home = folder / mode.synchronous
+    home.mkdir()
+    log, db = home / "sandbox.log", home / "sandbox.db"
     argv = [
         sys.executable, "-m", "sandbox", "serve",
         "--host", "127.0.0.1", "--port", "0",
-        "--db", str(folder / "sandbox.db"), "--admin-token", token,
-        "--quiet", "--rate-limit", "off",
+        "--db", str(db), "--admin-token", token,
+        "--quiet", "--rate-limit", "off", "--synchronous", mode.synchronous,
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as out:
         process = subprocess.Popen(
             argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
-    server = Server("sandbox", "", process, log)
+    server = Server(mode.label, "", process, log, mode, db)
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if match := re.search(r"Listening on (http://\S+)", log.read_text(errors="replace")):
             server.url = match[1] + PATH
             return server
         if not server.alive():
-            raise RuntimeError(f"the sandbox exited at start:\n{server.log_tail()}")
+            raise RuntimeError(f"it exited at start:\n{server.log_tail()}")
         time.sleep(0.05)
     server.stop()
-    raise RuntimeError(f"the sandbox did not start in {STARTUP_SECONDS:.0f} s")
+    raise RuntimeError(f"it did not start in {STARTUP_SECONDS:.0f} s")
 
 
 def start_prism(folder: Path, node: str) -> Server:
@@ -552,12 +584,12 @@ def fmt_ms(value: float | None) -> str:
 
 def print_run(run: WrkRun) -> None:
     if run.failure is not None:
-        print(f"   {run.target:<9}{run.label:<12}FAILED  {run.failure}")
+        print(f"   {run.target:<{TARGET_WIDTH}}{run.label:<12}FAILED  {run.failure}")
         return
     others = ", ".join(f"{k}: {n}" for k, n in run.others().items()) or "-"
     lat = run.latency_ms
     print(
-        f"   {run.target:<9}{run.label:<12}{run.rps:>8,.0f}{fmt_ms(lat.get('p50')):>9}"
+        f"   {run.target:<{TARGET_WIDTH}}{run.label:<12}{run.rps:>8,.0f}{fmt_ms(lat.get('p50')):>9}"
         f"{fmt_ms(lat.get('p99')):>9}{run.ok:>9,}  {others}"
     )
 
@@ -580,23 +612,64 @@ def summary(runs: list[WrkRun]) -> Stats | None:
     return Stats(rps, p50, p99)
 
 
-def report_outcome(runs: list[WrkRun], timed: dict[str, Stats | None], rows: int) -> bool:
-    """Print the comparison, the non-200 answers and the persistence check; False if it failed."""
-    ok = True
-    sandbox, prism = timed.get("sandbox"), timed.get("Prism")
-    if sandbox is not None and prism is not None:
-        ratio = sandbox.rps / prism.rps if prism.rps else 0.0
-        verdict = "met" if ratio >= GOAL_RATIO else "NOT met"
+def compare(name: str, ours: Stats | None, base: Stats | None) -> float | None:
+    """Print the throughput and latency ratios of ``ours`` to ``base``; the throughput one."""
+    if ours is None or base is None or not base.rps:
+        print(f"   {name}: n/a (a target has no timed figures)")
+        return None
+    ratio = ours.rps / base.rps
+    print(
+        f"   {name}: throughput {ratio:.2f}x, p50 {ours.p50 / base.p50:.2f}x,"
+        f" p99 {ours.p99 / base.p99:.2f}x"
+    )
+    return ratio
+
+
+def check_persisted(sandbox: Server, runs: list[WrkRun]) -> bool:
+    """Compare the sandbox's ``services`` rows with the 200s it sent; print the verdict."""
+    assert sandbox.db is not None
+    rows = count_services(sandbox.db)
+    acknowledged = 1 + sum(run.ok for run in runs)  # 1: the smoke request
+    in_flight = sum(run.unanswered for run in runs)
+    extra = rows - acknowledged
+    print(
+        f"   persisted, {sandbox.label}: SELECT count(*) FROM services = {rows:,};"
+        f" 200s it sent = {acknowledged:,} (incl. 1 smoke request)"
+    )
+    if extra == 0:
+        print("     -> equal: every acknowledged create is in the table, and nothing else")
+    elif 0 < extra <= in_flight:
         print(
-            f"   sandbox/Prism: throughput {ratio:.2f}x, p50 {sandbox.p50 / prism.p50:.2f}x,"
-            f" p99 {sandbox.p99 / prism.p99:.2f}x (latency: <1 means the sandbox is faster)"
+            f"     -> every acknowledged create is in the table; the {extra} more rows are"
+            f" creates in flight when wrk stopped its clock (it sent them, the sandbox"
+            f" committed them, wrk no longer read the answer; at most {in_flight} were in flight)"
         )
-        print(f"   goal >= {GOAL_RATIO:.0f}x Prism's throughput: {verdict} ({ratio:.2f}x)")
+    elif extra < 0:
+        print(f"     -> FAILED: {-extra:,} creates answered 200 are missing from the table")
+        return False
     else:
-        print("   sandbox/Prism: n/a (a target has no timed figures); the goal is not assessed")
-    for run in runs:
-        if run.target == "sandbox" and run.failure is not None:
-            ok = False  # its creates went uncounted, so the persistence check cannot hold
+        print(f"     -> FAILED: {extra:,} rows more than 200s, but only {in_flight} were in flight")
+        return False
+    return all(run.failure is None for run in runs)  # a failed run's creates went uncounted
+
+
+def report_outcome(
+    runs: list[WrkRun], timed: dict[str, Stats | None], sandboxes: list[Server]
+) -> bool:
+    """Print the comparisons, the non-200 answers, the persistence checks and the goal.
+
+    False if a sandbox check failed: a run that failed, an answer other than 200,
+    a row missing (or more rows than requests sent).
+    """
+    ok = True
+    prism = timed.get("Prism")
+    ratios: dict[str, float | None] = {}
+    for sandbox in sandboxes:
+        ratios[sandbox.label] = compare(f"{sandbox.label}/Prism", timed.get(sandbox.label), prism)
+    if len(sandboxes) > 1:
+        first, second = sandboxes[0].label, sandboxes[1].label
+        compare(f"{second}/{first}", timed.get(second), timed.get(first))
+    print("   (latency ratios: <1 means the first named target is faster)")
     for target in dict.fromkeys(run.target for run in runs):
         others: Counter[str] = Counter()
         for run in runs:
@@ -604,48 +677,46 @@ def report_outcome(runs: list[WrkRun], timed: dict[str, Stats | None], rows: int
                 others.update(run.others())
         found = ", ".join(f"{key}: {n:,}" for key, n in sorted(others.items()))
         print(f"   non-200 answers and socket errors, {target}: {found or 'none'}")
-        if target == "sandbox" and others:
+        if target in ratios and others:
             ok = False  # every sandbox request was meant to be a create that succeeds
-    sandbox_runs = [run for run in runs if run.target == "sandbox"]
-    acknowledged = 1 + sum(run.ok for run in sandbox_runs)  # 1: the smoke request
-    in_flight = sum(run.unanswered for run in sandbox_runs)
-    extra = rows - acknowledged
-    print(
-        f"   persisted: SELECT count(*) FROM services = {rows:,};"
-        f" 200s the sandbox sent = {acknowledged:,} (incl. 1 smoke request)"
-    )
-    if extra == 0:
-        print("   -> equal: every acknowledged create is in the table, and nothing else")
-    elif 0 < extra <= in_flight:
-        print(
-            f"   -> every acknowledged create is in the table; the {extra} more rows are creates"
-            f" in flight when wrk stopped its clock (it sent them, the sandbox committed them,"
-            f" wrk no longer read the answer; at most {in_flight} were in flight)"
-        )
-    elif extra < 0:
-        print(f"   -> FAILED: {-extra:,} creates answered 200 are missing from the table")
-        ok = False
-    else:
-        print(f"   -> FAILED: {extra:,} rows more than 200s, but only {in_flight} were in flight")
-        ok = False
+    persisted = {
+        sandbox.label: check_persisted(sandbox, [r for r in runs if r.target == sandbox.label])
+        for sandbox in sandboxes
+    }
+    ok = ok and all(persisted.values())
+    print(f"   goal: >= {GOAL_RATIO:.0f}x Prism's throughput while persisting every create")
+    for sandbox in sandboxes:
+        assert sandbox.mode is not None
+        ratio = ratios[sandbox.label]
+        if ratio is None:
+            verdict = "not assessed (no timed figures)"
+        elif not persisted[sandbox.label]:
+            verdict = f"NOT met ({ratio:.2f}x, persistence check FAILED)"
+        else:
+            verdict = f"{'met' if ratio >= GOAL_RATIO else 'NOT met'} ({ratio:.2f}x)"
+        print(f"     {sandbox.label:<{TARGET_WIDTH}}{verdict}")
+        print(f"     {'':<{TARGET_WIDTH}}{sandbox.mode.guarantee}")
     return ok
 
 
-def report_cpu(runs: list[WrkRun]) -> None:
+def report_cpu(runs: list[WrkRun], targets: list[Server]) -> None:
     """Server CPU during the timed rounds, from /proc (Linux only)."""
-    for target, what in (
-        (
-            "sandbox",
-            "event-loop thread {main:.0%} of a core, other threads (the writer) {other:.0%}",
-        ),
-        ("Prism", "{total:.0%} of a core (node's main thread {main:.0%}, its helpers {other:.0%})"),
-    ):
-        figures = cpu_summary([r for r in runs if r.target == target and r.label != "warm-up"])
+    for server in targets:
+        timed = [r for r in runs if r.target == server.label and r.label != "warm-up"]
+        figures = cpu_summary(timed)
         if figures is None:
             continue
         main, other, per_request = figures
-        shown = what.format(main=main, other=other, total=main + other)
-        print(f"   CPU {target}: {shown}; {per_request:.2f} ms CPU per request")
+        if server.mode is not None:
+            shown = (
+                f"event-loop thread {main:.0%} of a core, other threads (the writer) {other:.0%}"
+            )
+        else:
+            shown = (
+                f"{main + other:.0%} of a core (node's main thread {main:.0%},"
+                f" its helpers {other:.0%})"
+            )
+        print(f"   CPU {server.label}: {shown}; {per_request:.2f} ms CPU per request")
 
 
 def report_profile(py_spy: str | None, load: Load, sandbox: Server, folder: Path) -> None:
@@ -657,7 +728,7 @@ def report_profile(py_spy: str | None, load: Load, sandbox: Server, folder: Path
         )
         return
     print(
-        f"   profile of the sandbox: py-spy at {PROFILE_RATE} Hz over {seconds} s of the same"
+        f"   profile of {sandbox.label}: py-spy at {PROFILE_RATE} Hz over {seconds} s of the same"
         " load, once per mode; the load's figures under the profiler:"
     )
     profile = profile_sandbox(py_spy, load, sandbox, folder)
@@ -686,8 +757,9 @@ def bench_sandbox(example: Body, opts: LoadOptions) -> bool | None:
     """Section 4. True: measured and every check held; False: a check failed; None: skipped."""
     print(
         f"\n4. Sandbox load: POST {PATH} on loopback, {opts.connections} connections"
-        f" (wrk -t{opts.threads});\n   {opts.warmup} s warm-up per target, then {opts.rounds}"
-        f" alternating round(s) of {opts.duration} s per target"
+        f" (wrk -t{opts.threads});\n   targets: the sandbox with --synchronous full (its default)"
+        f" and normal, each on a fresh database, and Prism;\n   {opts.warmup} s warm-up per"
+        f" target, then {opts.rounds} alternating round(s) of {opts.duration} s per target"
     )
     wrk = shutil.which("wrk")
     if wrk is None:
@@ -715,7 +787,7 @@ def bench_sandbox(example: Body, opts: LoadOptions) -> bool | None:
         if hasattr(os, "getloadavg"):
             print(
                 f"   machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before"
-                " the servers start (anything else running competes with both targets)"
+                " the servers start (anything else running competes with every target)"
             )
         servers: list[Server] = []
         with running(servers):
@@ -731,16 +803,19 @@ def measure(
     py_spy: str | None,
 ) -> bool:
     opts = load.opts
-    try:
-        sandbox = start_sandbox(folder, load.token)
-    except RuntimeError as error:
-        print(f"   sandbox FAILED to start: {error}")
-        return False
-    servers.append(sandbox)
-    if (problem := smoke(sandbox, smoke_body, load.token)) is not None:
-        print(f"   sandbox FAILED: it {problem}")
-        return False
-    targets = [sandbox]
+    sandboxes: list[Server] = []
+    for mode in SANDBOX_MODES:
+        try:
+            sandbox = start_sandbox(folder, load.token, mode)
+        except RuntimeError as error:
+            print(f"   {mode.label} FAILED to start: {error}")
+            return False
+        servers.append(sandbox)
+        if (problem := smoke(sandbox, smoke_body, load.token)) is not None:
+            print(f"   {mode.label} FAILED: it {problem}")
+            return False
+        sandboxes.append(sandbox)
+    targets = list(sandboxes)
     if node is None or not (PRISM_PACKAGE / "dist" / "index.js").exists():
         print(
             "   Prism SKIPPED: not installed; `npm ci --prefix bench/node` with Node on PATH"
@@ -757,7 +832,10 @@ def measure(
         else:
             targets.append(prism)
 
-    print(f"   {'target':<9}{'run':<12}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'200s':>9}  other")
+    print(
+        f"   {'target':<{TARGET_WIDTH}}{'run':<12}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'200s':>9}  other"
+    )
     runs: list[WrkRun] = []
     for server in targets:
         runs.append(run_wrk(load, server, "w", opts.warmup, "warm-up"))
@@ -767,24 +845,26 @@ def measure(
             tag = "r" + chr(ord("a") + index)
             runs.append(run_wrk(load, server, tag, opts.duration, f"round {index + 1}"))
             print_run(runs[-1])
-    rows = count_services(folder / "sandbox.db")
     timed = {
         server.label: summary([r for r in runs if r.target == server.label]) for server in targets
     }
     for label, stats in timed.items():
+        head = f"   {label:<{TARGET_WIDTH}}{'timed':<12}"
         if stats is None:
-            print(f"   {label:<9}{'timed':<12}{'FAILED':>8}")
+            print(f"{head}{'FAILED':>8}")
         else:
-            print(f"   {label:<9}{'timed':<12}{stats.rps:>8,.0f}{stats.p50:>9.1f}{stats.p99:>9.1f}")
+            print(f"{head}{stats.rps:>8,.0f}{stats.p50:>9.1f}{stats.p99:>9.1f}")
     print(
         "   (timed: req/s = all responses of the rounds / their seconds; p50, p99 = the median"
         " of the rounds' percentiles)"
     )
-    ok = report_outcome(runs, timed, rows)
-    report_cpu(runs)
+    ok = report_outcome(runs, timed, sandboxes)
+    report_cpu(runs, targets)
     if opts.profile_seconds > 0:
-        report_profile(py_spy, load, sandbox, folder)
-    if not sandbox.alive():
-        print(f"   the sandbox died (status {sandbox.process.returncode}):\n{sandbox.log_tail()}")
-        ok = False
+        report_profile(py_spy, load, sandboxes[0], folder)
+    for sandbox in sandboxes:
+        if not sandbox.alive():
+            status = sandbox.process.returncode
+            print(f"   {sandbox.label} died (status {status}):\n{sandbox.log_tail()}")
+            ok = False
     return ok

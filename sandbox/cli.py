@@ -91,6 +91,13 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_RATE_LIMIT,
         help="requests per caller: N/second|minute|hour|day, or off (default 1000/hour)",
     )
+    serve.add_argument(
+        "--synchronous",
+        choices=("full", "normal"),
+        default="full",
+        help="full (default): a create is on disk before its 200; normal: in the OS's hands,"
+        " which survives a crash of the sandbox but not of the machine, and is faster",
+    )
     serve.add_argument("--quiet", action="store_true", help="no access log")
     serve.set_defaults(command=_serve)
 
@@ -155,7 +162,7 @@ def _serve(args: argparse.Namespace) -> int:
         listener.close()
         raise
 
-    store = SqliteStore(args.db)
+    store = SqliteStore(args.db, synchronous=args.synchronous)
     app = create_app(store, box, AppSettings(account=account, rate_limit=args.rate_limit))
     config = uvicorn.Config(
         app,

@@ -5,8 +5,9 @@ database they take microseconds and never wait for a writer. Inserts go to
 one writer thread that commits them in groups: every insert that arrives
 while a commit is in flight joins the next transaction, each under its own
 savepoint, so a conflict rolls back only its own row. ``synchronous=FULL``
-makes each commit durable before any of its callers hears back, and one
-fsync serves the whole group.
+(the default) makes each commit durable before any of its callers hears
+back, and one fsync serves the whole group; ``normal`` trades the fsync for
+durability against crashes of the sandbox only (see `Synchronous`).
 
 The primary key (project_id, id) is what makes a duplicate a 409: two
 concurrent creates of one name, from one process or several, cannot both
@@ -25,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 from sandbox.store import (
     NewService,
@@ -41,6 +42,7 @@ __all__ = ["SCHEMA_VERSION", "SqliteAdminStore", "SqliteStore", "connect"]
 SCHEMA_VERSION: Final = 1
 _BUSY_TIMEOUT_MS: Final = 10_000
 _MAX_GROUP: Final = 512
+_SYNCHRONOUS: Final = {"full": "FULL", "normal": "NORMAL"}
 
 _SCHEMA = """
 CREATE TABLE meta (
@@ -70,7 +72,17 @@ CREATE TABLE services (
 """
 
 
-def connect(path: Path) -> sqlite3.Connection:
+Synchronous = Literal["full", "normal"]
+"""SQLite's ``synchronous`` setting for service inserts.
+
+``full`` (the default): a commit is on disk (fsync) before any caller hears
+back, so an acknowledged create survives a power cut. ``normal``: the commit
+is in the WAL file, in the operating system's hands; it survives a crash or
+SIGKILL of the sandbox, not of the machine, and spares one fsync per commit.
+"""
+
+
+def connect(path: Path, synchronous: Synchronous = "full") -> sqlite3.Connection:
     """Open (creating if needed) the database at ``path``, with its schema in place."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +94,7 @@ def connect(path: Path) -> sqlite3.Connection:
     try:
         connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
         connection.execute("PRAGMA journal_mode = WAL")
-        connection.execute("PRAGMA synchronous = FULL")
+        connection.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[synchronous]}")
         connection.execute("PRAGMA foreign_keys = ON")
         _migrate(connection, path)
     except sqlite3.DatabaseError as error:
@@ -306,10 +318,10 @@ def _settle(done: asyncio.Future[bool], outcome: bool | BaseException) -> None:
 class SqliteStore:
     """The request handlers' view of the database."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, synchronous: Synchronous = "full") -> None:
         self.path = path
         self._reader = connect(path)
-        self._writer = _Writer(connect(path))
+        self._writer = _Writer(connect(path, synchronous))
         self._writer.start()
 
     async def principal(self, token_hash: str) -> Principal | None:

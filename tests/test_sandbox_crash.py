@@ -13,16 +13,17 @@ import itertools
 import json
 import signal
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 
 from sandbox.secrets_at_rest import SecretBox, join_secrets
-from tests.live_sandbox import LiveSandbox, create_body, run_bounded
+from tests.live_sandbox import LiveSandbox, create_body, run_bounded, start_sandbox
 from tests.spec_data import OPERATION_PATH
 
 T = TypeVar("T")
@@ -122,6 +123,18 @@ async def create_each(server: LiveSandbox, names: list[str]) -> dict[str, httpx.
 
     await asyncio.gather(*(client_loop() for _ in range(CLIENTS)))
     return responses
+
+
+@pytest.fixture(params=["full", "normal"])
+def sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveSandbox]:
+    """A fresh sandbox in each `--synchronous` mode: both must survive a SIGKILL."""
+    server = start_sandbox(
+        tmp_path / "sandbox", "--quiet", "--rate-limit", "off", "--synchronous", request.param
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def test_a_sigkill_under_load_loses_no_acknowledged_create(sandbox: LiveSandbox) -> None:
