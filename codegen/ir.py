@@ -82,6 +82,43 @@ class Operation:
     parameters: tuple[Parameter, ...]
     request_model: ClassName | None
     responses: tuple[Response, ...]
+    success_model: ClassName | None
+    """The model of the 2xx response."""
+    result_attribute: PythonIdentifier | None
+    """The one required property of the success model that holds the result (``data``)."""
+    result_model: ClassName | None
+    """What a client call returns: the model of ``result_attribute``, else the success model."""
+
+    @property
+    def client_method(self) -> PythonIdentifier:
+        """The method's name in the client: the last word of ``x-command-path``."""
+        return PythonIdentifier(self.command_path[-1])
+
+    @property
+    def endpoint_constant(self) -> str:
+        """``createBuildService`` -> ``CREATE_BUILD_SERVICE``."""
+        return PythonIdentifier(self.operation_id).upper()
+
+    @property
+    def path_parameters(self) -> tuple[Parameter, ...]:
+        return tuple(p for p in self.parameters if p.location == "path")
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One level of the client's call tree: ``client.create``, ``client.create.service``...
+
+    The levels come from each operation's ``x-command-path`` (``create service
+    build`` is ``client.create.service.build``), the JS client's vocabulary.
+    """
+
+    path: tuple[str, ...]
+    class_stem: ClassName
+    """``CreateService`` for ``client.create.service``; the client root has ``path == ()``."""
+    children: tuple[tuple[PythonIdentifier, ClassName], ...]
+    """Each attribute leading one level down, with its class stem."""
+    operations: tuple[Operation, ...]
+    """The operations callable at this level."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +145,8 @@ class Api:
     package: Package
     operations: tuple[Operation, ...]
     models: tuple[Model, ...]
+    resources: tuple[Resource, ...]
+    """The client's call tree, the root first, then depth-first."""
     patterns: tuple[PatternTranslation, ...]
     model_schema_json: str
     """The spec as the model generator reads it: every pattern in Rust-regex form."""
@@ -128,8 +167,9 @@ def build_ir(spec: LoadedSpec) -> Api:
             version=str(info["version"]),
             description=str(info.get("summary") or info["title"]),
         ),
-        operations=tuple(_operations(document)),
+        operations=(operations := tuple(_operations(document))),
         models=tuple(_models(document)),
+        resources=_resources(operations),
         patterns=patterns,
         model_schema_json=json.dumps(
             _with_rust_patterns(document, {p.ecma: p.rust for p in patterns}),
@@ -175,6 +215,7 @@ def _operations(document: Mapping[str, Any]) -> list[Operation]:
                 for p in (_node(document, raw) for raw in operation.get("parameters", []))
             )
             body = _node(document, operation.get("requestBody", {}))
+            responses = _responses(document, operation["responses"])
             operations.append(
                 Operation(
                     operation_id=str(operation["operationId"]),
@@ -186,17 +227,66 @@ def _operations(document: Mapping[str, Any]) -> list[Operation]:
                     command_path=tuple(str(operation["x-command-path"]).split()),
                     parameters=parameters,
                     request_model=_json_model(body),
-                    responses=tuple(
-                        Response(
-                            status=int(status),
-                            description=str(_node(document, response).get("description", "")),
-                            model=_json_model(_node(document, response)),
-                        )
-                        for status, response in sorted(operation["responses"].items())
-                    ),
+                    responses=responses,
+                    **_result(document, responses),
                 )
             )
     return operations
+
+
+def _responses(document: Mapping[str, Any], raw: Mapping[str, Any]) -> tuple[Response, ...]:
+    return tuple(
+        Response(
+            status=int(status),
+            description=str(_node(document, response).get("description", "")),
+            model=_json_model(_node(document, response)),
+        )
+        for status, response in sorted(raw.items())
+    )
+
+
+def _result(document: Mapping[str, Any], responses: tuple[Response, ...]) -> dict[str, Any]:
+    """The success model, and the envelope property that holds the result, if there is one."""
+    success = next((r.model for r in responses if 200 <= r.status < 300), None)
+    result: dict[str, Any] = {
+        "success_model": success,
+        "result_attribute": None,
+        "result_model": success,
+    }
+    if success is None:
+        return result
+    schema = _node(document, document["components"]["schemas"][success])
+    required = schema.get("required", [])
+    if len(required) == 1:
+        held = schema.get("properties", {}).get(required[0], {})
+        ref = held.get("$ref", "") if isinstance(held, Mapping) else ""
+        if ref.startswith("#/components/schemas/"):
+            result["result_attribute"] = PythonIdentifier(required[0])
+            result["result_model"] = ClassName(ref.rsplit("/", 1)[-1])
+    return result
+
+
+def _resources(operations: tuple[Operation, ...]) -> tuple[Resource, ...]:
+    """The call tree of ``x-command-path``: one `Resource` per level, root first."""
+    levels: dict[tuple[str, ...], list[Operation]] = {(): []}
+    for operation in operations:
+        *parents, _ = operation.command_path
+        for depth in range(1, len(parents) + 1):
+            levels.setdefault(tuple(parents[:depth]), [])
+        levels[tuple(parents)].append(operation)
+    return tuple(
+        Resource(
+            path=path,
+            class_stem=ClassName(" ".join(path) or "root"),
+            children=tuple(
+                (PythonIdentifier(child[-1]), ClassName(" ".join(child)))
+                for child in sorted(levels)
+                if len(child) == len(path) + 1 and child[: len(path)] == path
+            ),
+            operations=tuple(sorted(levels[path], key=lambda o: o.client_method)),
+        )
+        for path in sorted(levels)
+    )
 
 
 def _json_model(holder: Mapping[str, Any]) -> ClassName | None:

@@ -9,6 +9,7 @@ from .issues import Level, SpecError
 from .load import load_spec
 from .provenance import MANIFEST_NAME, manifest, stamp
 from .render import RenderedFile, Renderer
+from .render.python_client import render_python_client
 from .render.python_models import render_python_models
 from .render.python_package import render_python_package, runtime_files
 from .templating import TEMPLATES_DIR
@@ -22,6 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RENDERERS: tuple[Renderer, ...] = (
     render_python_package,
     render_python_models,
+    render_python_client,
 )
 
 

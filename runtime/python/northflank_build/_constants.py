@@ -1,0 +1,35 @@
+"""Every default of the client in one place."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import httpx
+
+__all__ = [
+    "BASE_URL_ENV",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "INITIAL_RETRY_DELAY",
+    "LOG_ENV",
+    "MAX_RETRY_AFTER",
+    "MAX_RETRY_DELAY",
+    "RETRYABLE_STATUSES",
+    "TOKEN_ENV",
+]
+
+DEFAULT_BASE_URL: Final = "https://api.northflank.com"
+BASE_URL_ENV: Final = "NORTHFLANK_BASE_URL"
+TOKEN_ENV: Final = "NORTHFLANK_API_TOKEN"  # noqa: S105 - the variable's name, not a token
+LOG_ENV: Final = "NORTHFLANK_LOG"
+"""``debug`` or ``info``: log each request (token redacted) to the ``northflank_build`` logger."""
+
+DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=5.0)
+DEFAULT_MAX_RETRIES: Final = 2
+INITIAL_RETRY_DELAY: Final = 0.5
+"""Seconds before the first retry; each further retry doubles it, with jitter."""
+MAX_RETRY_DELAY: Final = 8.0
+MAX_RETRY_AFTER: Final = 60.0
+"""The longest ``Retry-After`` honoured; a longer one is cut to this."""
+RETRYABLE_STATUSES: Final = frozenset({408, 429, *range(500, 600)})
