@@ -59,6 +59,20 @@ def sandbox(session: nox.Session) -> None:
     session.run("python", "-m", "sandbox", "serve", "--db", ".sandbox/sandbox.db", *session.posargs)
 
 
+@nox.session(python=PYTHON, default=False)
+def build(session: nox.Session) -> None:
+    """Build the wheel and sdist of generated/python into dist/, then `twine check --strict`."""
+    install_group(session, "build")
+    dist = ROOT / "dist"
+    for old in dist.glob("northflank_build-*"):  # so twine checks this build only
+        old.unlink()
+    # uv (where nox has it) fills the isolated build environment in a second instead of pip's ~5.
+    installer = ["--installer", "uv"] if shutil.which("uv") else []
+    session.run("python", "-m", "build", *installer, "generated/python", "--outdir", str(dist))
+    built = sorted(str(path) for path in dist.glob("northflank_build-*"))
+    session.run("twine", "check", "--strict", *built)
+
+
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """Check style and formatting with ruff."""
@@ -105,7 +119,7 @@ def install_load_tools(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def bench(session: nox.Session) -> None:
-    """Time codegen, validation and imports against other tools, and load the sandbox vs Prism."""
+    """Time codegen, validation, imports and client calls against other tools; load the sandbox."""
     install_group(session, "bench")
     session.install("-e", "generated/python", "--no-deps")
     posargs = " ".join(session.posargs)

@@ -1,4 +1,4 @@
-"""Side-by-side benchmarks: codegen wall time, validation throughput, import cost, sandbox load.
+"""Side-by-side benchmarks: codegen, validation, import cost, sandbox load, client overhead.
 
 Run with the generated package importable (``nox -s bench`` installs it):
 
@@ -10,7 +10,8 @@ assertions and nothing here fails on a slow result. A tool that fails is
 reported and skipped; the run still exits 0. Only a wrong answer fails the run
 (exit 1): a disagreement between the models and jsonschema-rs on a body's
 verdict, a sandbox create not answered 200 or not found in its database, or
-(with ``--only sandbox``) a load section that could not run at all.
+(with ``--only sandbox``) a load section that could not run at all, or a client in
+the client overhead section answering a create with the wrong service.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 
 import jsonschema_rs
 import yaml
+from client_overhead import bench_client
 from northflank_build.models import CreateBuildServiceRequest
 from pydantic import ValidationError
 from sandbox_load import LoadOptions, bench_sandbox
@@ -427,7 +429,7 @@ def bench_imports(runs: int) -> None:
 # --------------------------------------------------------------------------- main
 
 
-SECTIONS = ("codegen", "validation", "imports", "sandbox")
+SECTIONS = ("codegen", "validation", "imports", "sandbox", "client")
 
 
 def positive(text: str) -> int:
@@ -492,6 +494,7 @@ def main(argv: list[str] | None = None) -> int:
         f" | jsonschema-rs {version('jsonschema-rs')}"
         f" | datamodel-code-generator {version('datamodel-code-generator')}"
         f" | openapi-python-client {version('openapi-python-client')}"
+        f" | httpx {version('httpx')}"
     )
     print("Figures are measured side by side in this run; read the ratios, not the absolutes.")
     if "codegen" in sections:
@@ -500,11 +503,17 @@ def main(argv: list[str] | None = None) -> int:
         bench_validation(min_time)
     if "imports" in sections:
         bench_imports(import_runs)
+    failed = False
     if "sandbox" in sections:
         outcome = bench_sandbox(request_example(load_spec()), opts)
-        if outcome is False or (outcome is None and args.only):
-            return 1
-    return 0
+        failed = outcome is False or (outcome is None and args.only is not None)
+    if "client" in sections:
+        client_rounds = 3 if args.quick else 7
+        ok = bench_client(
+            load_spec(), min_time=min_time / 2, rounds=client_rounds, import_runs=import_runs
+        )
+        failed = failed or not ok
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

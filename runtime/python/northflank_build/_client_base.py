@@ -163,6 +163,7 @@ class _Core:
     """What the sync and async clients share: options, request building, retry policy."""
 
     _options: ClientOptions
+    _http: httpx.Client | httpx.AsyncClient
     _user_agent: str
     """``northflank-build-python/<version>``: set by the generated client classes."""
 
@@ -182,23 +183,29 @@ class _Core:
     ) -> httpx.Request:
         options = self._options
         skip = options.skip_validation if isinstance(skip_validation, NotGiven) else skip_validation
-        path = endpoint.path.format_map({k: quote(v, safe="") for k, v in path_params.items()})
-        headers = {
-            "Accept": "application/json",
-            "Content-Type": "application/json",
-            "User-Agent": self._user_agent,
-            **options.default_headers,
-            **(extra_headers or {}),
-        }
+        path = endpoint.path.format_map({k: _path_segment(v) for k, v in path_params.items()})
+        # Header names are case-insensitive: `httpx.Headers.update` replaces a header
+        # whatever its spelling, where merging dicts would send ``Accept`` and
+        # ``accept`` both. Later wins: defaults, token, `default_headers`, `extra_headers`.
+        headers = httpx.Headers(
+            {
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+                "User-Agent": self._user_agent,
+            }
+        )
         if options.token:
             headers["Authorization"] = f"Bearer {options.token}"
+        headers.update(options.default_headers)
+        headers.update(extra_headers or {})
         call_timeout = options.timeout if isinstance(timeout, NotGiven) else _timeout(timeout)
-        return httpx.Request(
+        # The httpx client's own headers, cookies and query parameters apply too.
+        return self._http.build_request(
             endpoint.method,
             options.base_url + path,
             content=_body(endpoint, data, skip=skip),
             headers=headers,
-            extensions={"timeout": call_timeout.as_dict()},
+            timeout=call_timeout,
         )
 
     def _retry_delay(self, attempt: int, response: httpx.Response | None) -> float:
@@ -216,6 +223,18 @@ class _Core:
         raise status_error(response, after_retry=attempt > 0)
 
 
+def _path_segment(value: str) -> str:
+    """``value`` as exactly one path segment: percent-encoded, ``/`` included.
+
+    ``.`` and ``..`` are encoded too (``%2E``): as they are, URL normalisation
+    (httpx's included) removes them, and the request goes to another path.
+    """
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"a path parameter must be a non-empty string, not {value!r}")
+    segment = quote(value, safe="")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
+
+
 def _body(endpoint: Endpoint[Any], data: BaseModel | Mapping[str, Any], *, skip: bool) -> bytes:
     """The JSON to send: a model's own JSON, or the caller's mapping as it is, once valid."""
     model = endpoint.request_model
@@ -230,7 +249,16 @@ def _body(endpoint: Endpoint[Any], data: BaseModel | Mapping[str, Any], *, skip:
             model.model_validate(data)
         except ValidationError as error:
             raise RequestValidationError(model.__name__, field_errors(model, error)) from error
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    return json.dumps(
+        data, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_model_json
+    ).encode()
+
+
+def _model_json(value: object) -> Any:
+    """A model nested in a mapping (``{"billing": Billing(...)}``) as its own JSON."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _parse(endpoint: Endpoint[T], response: httpx.Response) -> T:
@@ -297,6 +325,8 @@ _configure_logging()
 
 class ClientCore(_Core):
     """The synchronous core: one `httpx.Client`, shared by every copy from `with_options`."""
+
+    _http: httpx.Client
 
     def __init__(
         self,
@@ -378,6 +408,8 @@ class ClientCore(_Core):
 
 class AsyncClientCore(_Core):
     """The asynchronous core: one `httpx.AsyncClient`, shared by every copy."""
+
+    _http: httpx.AsyncClient
 
     def __init__(
         self,
