@@ -290,11 +290,14 @@ TRICKY_IDS = (
 
 
 def project_ids() -> st.SearchStrategy[str]:
-    """Any text: ids that need escaping, dot segments, unicode and the ordinary kind."""
+    """Any non-empty text: ids that need escaping, dot segments, unicode and the ordinary kind.
+
+    (An empty id is refused before anything is sent: see tests/test_client.py.)
+    """
     return (
-        st.sampled_from(TRICKY_IDS)
-        | st.text(alphabet=st.sampled_from(_URL_CHARACTERS + "a-."), max_size=12)
-        | st.text(max_size=30)
+        st.sampled_from([i for i in TRICKY_IDS if i])
+        | st.text(alphabet=st.sampled_from(_URL_CHARACTERS + "a-."), min_size=1, max_size=12)
+        | st.text(min_size=1, max_size=30)
     )
 
 
