@@ -186,20 +186,19 @@ class _Core:
         options = self._options
         skip = options.skip_validation if isinstance(skip_validation, NotGiven) else skip_validation
         path = endpoint.path.format_map({k: _path_segment(v) for k, v in path_params.items()})
-        # Header names are case-insensitive: `httpx.Headers.update` replaces a header
-        # whatever its spelling, where merging dicts would send ``Accept`` and
-        # ``accept`` both. Later wins: defaults, token, `default_headers`, `extra_headers`.
-        headers = httpx.Headers(
-            {
-                "Accept": "application/json",
-                "Content-Type": "application/json",
-                "User-Agent": self._user_agent,
-            }
-        )
+        # Header names are case-insensitive, so they are merged by their lower-case
+        # form: a caller's ``accept`` replaces the default ``Accept`` instead of
+        # joining it. Later wins: defaults, token, `default_headers`, `extra_headers`.
+        headers = {
+            "accept": "application/json",
+            "content-type": "application/json",
+            "user-agent": self._user_agent,
+        }
         if options.token:
-            headers["Authorization"] = f"Bearer {options.token}"
-        headers.update(options.default_headers)
-        headers.update(extra_headers or {})
+            headers["authorization"] = f"Bearer {options.token}"
+        for given in (options.default_headers, extra_headers or {}):
+            for name, value in given.items():
+                headers[name.lower()] = value
         call_timeout = options.timeout if isinstance(timeout, NotGiven) else _timeout(timeout)
         # The httpx client's own headers, cookies and query parameters apply too.
         return self._http.build_request(
@@ -300,6 +299,8 @@ def _log_request(request: httpx.Request, attempt: int) -> None:
 
 
 def _log_response(response: httpx.Response, attempt: int) -> None:
+    if not log.isEnabledFor(logging.INFO):  # spare the arguments' look-ups on every call
+        return
     log.info(
         "%s %s -> %d (attempt %d, request id %s)",
         response.request.method,
