@@ -60,6 +60,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 log = logging.getLogger("northflank_build")
 
 
@@ -159,13 +160,45 @@ def _timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
     return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
 
 
-class _Core:
+class _Core(Generic[HttpT]):
     """What the sync and async clients share: options, request building, retry policy."""
 
-    _options: ClientOptions
-    _http: httpx.Client | httpx.AsyncClient
     _user_agent: str
     """``northflank-build-python/<version>``: set by the generated client classes."""
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
+        skip_validation: bool = False,
+        http_client: HttpT | None = None,
+    ) -> None:
+        self._options = _options(
+            token=token,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            skip_validation=skip_validation,
+        )
+        self._http: HttpT = http_client or self._new_http_client()
+
+    def _new_http_client(self) -> HttpT:
+        raise NotImplementedError
+
+    def with_options(self, **changes: Any) -> Self:
+        """A copy with some options changed (``token``, ``timeout``, ``max_retries``...).
+
+        The copy shares the connection pool with the original.
+        """
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy._options = _changed(self._options, changes)
+        return copy
 
     @property
     def options(self) -> ClientOptions:
@@ -214,6 +247,16 @@ class _Core:
                 return after
         backoff: float = min(INITIAL_RETRY_DELAY * 2.0**attempt, MAX_RETRY_DELAY)
         return backoff * (1 - 0.25 * random.random())  # noqa: S311 - jitter, not a secret
+
+    def _retry_or_raise(
+        self, error: httpx.TransportError, request: httpx.Request, attempt: int
+    ) -> float:
+        """The delay before retrying after ``error``; past the last retry, the error to raise."""
+        if attempt < self._options.max_retries:
+            return self._retry_delay(attempt, None)
+        if isinstance(error, httpx.TimeoutException):
+            raise APITimeoutError("the request timed out", request=request) from error
+        raise APIConnectionError(f"connection failed: {error}", request=request) from error
 
     def _finish(self, response: httpx.Response, attempt: int) -> httpx.Response:
         _log_response(response, attempt)
@@ -324,38 +367,11 @@ def _configure_logging() -> None:
 _configure_logging()
 
 
-class ClientCore(_Core):
+class ClientCore(_Core[httpx.Client]):
     """The synchronous core: one `httpx.Client`, shared by every copy from `with_options`."""
 
-    _http: httpx.Client
-
-    def __init__(
-        self,
-        *,
-        token: str | None = None,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: Mapping[str, str] | None = None,
-        skip_validation: bool = False,
-        http_client: httpx.Client | None = None,
-    ) -> None:
-        self._options = _options(
-            token=token,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            skip_validation=skip_validation,
-        )
-        self._http = http_client or httpx.Client()
-
-    def with_options(self, **changes: Any) -> Self:
-        """A copy with some options changed (``token``, ``timeout``, ``max_retries``...)."""
-        copy = object.__new__(type(self))
-        copy.__dict__.update(self.__dict__)
-        copy._options = _changed(self._options, changes)
-        return copy
+    def _new_http_client(self) -> httpx.Client:
+        return httpx.Client()
 
     def close(self) -> None:
         self._http.close()
@@ -389,16 +405,9 @@ class ClientCore(_Core):
             _log_request(request, attempt)
             try:
                 response = self._http.send(request)
-            except httpx.TimeoutException as error:
-                if attempt < retries:
-                    time.sleep(self._retry_delay(attempt, None))
-                    continue
-                raise APITimeoutError("the request timed out", request=request) from error
             except httpx.TransportError as error:
-                if attempt < retries:
-                    time.sleep(self._retry_delay(attempt, None))
-                    continue
-                raise APIConnectionError(f"connection failed: {error}", request=request) from error
+                time.sleep(self._retry_or_raise(error, request, attempt))
+                continue
             if response.status_code in RETRYABLE_STATUSES and attempt < retries:
                 _log_response(response, attempt)
                 time.sleep(self._retry_delay(attempt, response))
@@ -407,38 +416,11 @@ class ClientCore(_Core):
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-class AsyncClientCore(_Core):
+class AsyncClientCore(_Core[httpx.AsyncClient]):
     """The asynchronous core: one `httpx.AsyncClient`, shared by every copy."""
 
-    _http: httpx.AsyncClient
-
-    def __init__(
-        self,
-        *,
-        token: str | None = None,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: Mapping[str, str] | None = None,
-        skip_validation: bool = False,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
-        self._options = _options(
-            token=token,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            skip_validation=skip_validation,
-        )
-        self._http = http_client or httpx.AsyncClient()
-
-    def with_options(self, **changes: Any) -> Self:
-        """A copy with some options changed (``token``, ``timeout``, ``max_retries``...)."""
-        copy = object.__new__(type(self))
-        copy.__dict__.update(self.__dict__)
-        copy._options = _changed(self._options, changes)
-        return copy
+    def _new_http_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient()
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -472,16 +454,9 @@ class AsyncClientCore(_Core):
             _log_request(request, attempt)
             try:
                 response = await self._http.send(request)
-            except httpx.TimeoutException as error:
-                if attempt < retries:
-                    await asyncio.sleep(self._retry_delay(attempt, None))
-                    continue
-                raise APITimeoutError("the request timed out", request=request) from error
             except httpx.TransportError as error:
-                if attempt < retries:
-                    await asyncio.sleep(self._retry_delay(attempt, None))
-                    continue
-                raise APIConnectionError(f"connection failed: {error}", request=request) from error
+                await asyncio.sleep(self._retry_or_raise(error, request, attempt))
+                continue
             if response.status_code in RETRYABLE_STATUSES and attempt < retries:
                 _log_response(response, attempt)
                 await asyncio.sleep(self._retry_delay(attempt, response))
