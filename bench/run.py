@@ -1,4 +1,4 @@
-"""Side-by-side benchmarks: codegen, validation, import cost, sandbox load, client overhead.
+"""Side-by-side benchmarks: codegen, validation, imports, sandbox load, client, CLI start.
 
 Run with the generated package importable (``nox -s bench`` installs it):
 
@@ -10,8 +10,9 @@ assertions and nothing here fails on a slow result. A tool that fails is
 reported and skipped; the run still exits 0. Only a wrong answer fails the run
 (exit 1): a disagreement between the models and jsonschema-rs on a body's
 verdict, a sandbox create not answered 200 or not found in its database, or
-(with ``--only sandbox``) a load section that could not run at all, or a client in
-the client overhead section answering a create with the wrong service.
+(with ``--only sandbox``) a load section that could not run at all, a client in
+the client overhead section answering a create with the wrong service, or
+``nf-build`` failing or printing the wrong request in the CLI cold start section.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import Any
 
 import jsonschema_rs
 import yaml
+from cli_start import bench_cli
 from client_overhead import bench_client
 from northflank_build.models import CreateBuildServiceRequest
 from pydantic import ValidationError
@@ -429,7 +431,7 @@ def bench_imports(runs: int) -> None:
 # --------------------------------------------------------------------------- main
 
 
-SECTIONS = ("codegen", "validation", "imports", "sandbox", "client")
+SECTIONS = ("codegen", "validation", "imports", "sandbox", "client", "cli")
 
 
 def positive(text: str) -> int:
@@ -482,6 +484,13 @@ def main(argv: list[str] | None = None) -> int:
         help="py-spy sampling seconds per mode (4); 0 skips the profile",
     )
     load.add_argument("--profile-out", type=Path, help="keep py-spy's raw stacks in this folder")
+    cli = parser.add_argument_group("CLI cold start (section 6)")
+    cli.add_argument("--cli-runs", type=positive, help="timed runs per command (15; --quick: 5)")
+    cli.add_argument(
+        "--cli-network",
+        action="store_true",
+        help="also time the official CLI as installed, with its registry update check",
+    )
     args = parser.parse_args(argv)
     sections = set(args.only or SECTIONS)
     rounds = args.rounds or (2 if args.quick else 5)
@@ -512,6 +521,10 @@ def main(argv: list[str] | None = None) -> int:
         ok = bench_client(
             load_spec(), min_time=min_time / 2, rounds=client_rounds, import_runs=import_runs
         )
+        failed = failed or not ok
+    if "cli" in sections:
+        cli_runs = args.cli_runs or (5 if args.quick else 15)
+        ok = bench_cli(request_example(load_spec()), runs=cli_runs, network=args.cli_network)
         failed = failed or not ok
     return 1 if failed else 0
 

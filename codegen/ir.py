@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .body_fields import BodyField, body_fields, parameter_flags
 from .ecma_regex import to_rust_regex
 from .load import LoadedSpec
 from .names import ClassName, PythonIdentifier
@@ -19,6 +20,7 @@ from .spec_walk import dereference, in_example, iter_nodes
 
 __all__ = [
     "Api",
+    "BodyField",
     "Field",
     "Model",
     "Operation",
@@ -34,6 +36,7 @@ ECMA_PATTERN_KEY = "x-ecma-pattern"
 
 DISTRIBUTION = "northflank-build"
 IMPORT_NAME = "northflank_build"
+CLI_NAME = "nf-build"
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,11 @@ class Parameter:
     required: bool
     description: str
 
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """The CLI's names for it: ``--project-id``, ``--projectId``, ``--project``."""
+        return parameter_flags(self.name)
+
 
 @dataclass(frozen=True)
 class Response:
@@ -88,6 +96,12 @@ class Operation:
     """The one required property of the success model that holds the result (``data``)."""
     result_model: ClassName | None
     """What a client call returns: the model of ``result_attribute``, else the success model."""
+    result_id: str | None
+    """The result's ``id`` property, when it has one (what ``nf-build --quiet`` prints)."""
+    body_fields: tuple[BodyField, ...]
+    """The request body flattened for the CLI's flags and prompts."""
+    request_example_json: str | None
+    """The first example of the request body, as JSON text."""
 
     @property
     def client_method(self) -> PythonIdentifier:
@@ -135,6 +149,8 @@ class Package:
     import_name: str
     version: str
     description: str
+    cli_name: str
+    """The console script: ``nf-build``."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +182,7 @@ def build_ir(spec: LoadedSpec) -> Api:
             import_name=IMPORT_NAME,
             version=str(info["version"]),
             description=str(info.get("summary") or info["title"]),
+            cli_name=CLI_NAME,
         ),
         operations=(operations := tuple(_operations(document))),
         models=tuple(_models(document)),
@@ -215,7 +232,10 @@ def _operations(document: Mapping[str, Any]) -> list[Operation]:
                 for p in (_node(document, raw) for raw in operation.get("parameters", []))
             )
             body = _node(document, operation.get("requestBody", {}))
+            body_media = body.get("content", {}).get("application/json", {})
+            example = _first_example(document, body_media)
             responses = _responses(document, operation["responses"])
+            path_flags = frozenset(f for p in parameters for f in p.flags)
             operations.append(
                 Operation(
                     operation_id=str(operation["operationId"]),
@@ -229,6 +249,14 @@ def _operations(document: Mapping[str, Any]) -> list[Operation]:
                     request_model=_json_model(body),
                     responses=responses,
                     **_result(document, responses),
+                    body_fields=body_fields(
+                        document, body_media.get("schema", {}), example, taken_flags=path_flags
+                    )
+                    if "schema" in body_media
+                    else (),
+                    request_example_json=None
+                    if example is None
+                    else json.dumps(example, ensure_ascii=False),
                 )
             )
     return operations
@@ -252,10 +280,12 @@ def _result(document: Mapping[str, Any], responses: tuple[Response, ...]) -> dic
         "success_model": success,
         "result_attribute": None,
         "result_model": success,
+        "result_id": None,
     }
     if success is None:
         return result
-    schema = _node(document, document["components"]["schemas"][success])
+    schemas = document["components"]["schemas"]
+    schema = _node(document, schemas[success])
     required = schema.get("required", [])
     if len(required) == 1:
         held = schema.get("properties", {}).get(required[0], {})
@@ -263,7 +293,19 @@ def _result(document: Mapping[str, Any], responses: tuple[Response, ...]) -> dic
         if ref.startswith("#/components/schemas/"):
             result["result_attribute"] = PythonIdentifier(required[0])
             result["result_model"] = ClassName(ref.rsplit("/", 1)[-1])
+            schema = _node(document, schemas[ref.rsplit("/", 1)[-1]])
+    if "id" in schema.get("required", []):
+        result["result_id"] = "id"
     return result
+
+
+def _first_example(document: Mapping[str, Any], media: Mapping[str, Any]) -> Any:
+    """The value of a media type's ``example``, else of its first ``examples`` entry."""
+    if "example" in media:
+        return media["example"]
+    for example in media.get("examples", {}).values():
+        return _node(document, example).get("value")
+    return None
 
 
 def _resources(operations: tuple[Operation, ...]) -> tuple[Resource, ...]:

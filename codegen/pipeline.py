@@ -9,6 +9,7 @@ from .issues import Level, SpecError
 from .load import load_spec
 from .provenance import MANIFEST_NAME, manifest, stamp
 from .render import RenderedFile, Renderer
+from .render.python_cli import render_python_cli
 from .render.python_client import render_python_client
 from .render.python_models import render_python_models
 from .render.python_package import render_python_package, runtime_files
@@ -24,6 +25,7 @@ RENDERERS: tuple[Renderer, ...] = (
     render_python_package,
     render_python_models,
     render_python_client,
+    render_python_cli,
 )
 
 

@@ -24,7 +24,15 @@ def _toml_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _python_literal(value: str | bool | None) -> str:
+    """A string, boolean or ``None`` as Python source."""
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    return _python_string(value)
+
+
 FILTERS: dict[str, Any] = {
+    "python_literal": _python_literal,
     "python_string": _python_string,
     "toml_string": _toml_string,
 }

@@ -4,12 +4,14 @@ The wheel is built here from ``generated/python`` (sdist first, then the wheel
 from the sdist, as ``python -m build`` does, so a file missing from the sdist
 breaks the wheel too), installed into a fresh virtual environment of its own,
 and driven from there against a live sandbox: the package must work with
-nothing of this repository on ``sys.path``.
+nothing of this repository on ``sys.path``, and so must its ``nf-build``
+console script, run from the venv's own bin directory.
 
-The fresh environment resolves httpx, pydantic and typing-extensions from the
-package index, held to the versions this test environment has (a constraints
-file), so the installer's cache usually answers. uv is used when it is on PATH
-(the module takes about 10 s), else ``venv`` and pip (about 20 s).
+The fresh environment resolves the dependencies (click, httpx, pydantic, pyyaml,
+typing-extensions) from the package index, held to the versions this test
+environment has (a constraints file), so the installer's cache usually answers.
+uv is used when it is on PATH (the module takes about 10 s), else ``venv`` and
+pip (about 20 s).
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ class Dists:
 class Venv:
     root: Path
     python: Path
+
+    @property
+    def nf_build(self) -> Path:
+        """The console script the wheel installs, next to the venv's interpreter."""
+        return self.python.with_name("nf-build.exe" if os.name == "nt" else "nf-build")
 
     def run(self, code: str, *, cwd: Path, env: dict[str, str] | None = None) -> str:
         """Run ``code`` with the venv's interpreter in isolated mode (no PYTHONPATH, no cwd)."""
@@ -124,13 +131,15 @@ def test_wheel_holds_the_package_and_its_metadata(dists: Dists) -> None:
     with zipfile.ZipFile(dists.wheel) as wheel:
         names = set(wheel.namelist())
         metadata = HeaderParser().parsestr(wheel.read(f"{STEM}.dist-info/METADATA").decode())
+        entry_points = wheel.read(f"{STEM}.dist-info/entry_points.txt").decode()
     assert {f"{PACKAGE}/__init__.py", f"{PACKAGE}/py.typed", f"{PACKAGE}/models.py"} <= names
     assert {name.split("/")[0] for name in names} == {PACKAGE, f"{STEM}.dist-info"}
     assert metadata["Name"] == DISTRIBUTION
     assert metadata["Version"] == VERSION
     assert metadata["Description-Content-Type"] == "text/markdown"
     requires = {re.split(r"[<>=!~; ]", r)[0] for r in metadata.get_all("Requires-Dist") or []}
-    assert requires == {"httpx", "pydantic", "typing-extensions"}
+    assert requires == {"click", "httpx", "pydantic", "pyyaml", "typing-extensions"}
+    assert "[console_scripts]\nnf-build = northflank_build._cli:main\n" in entry_points
     assert "Typing :: Typed" in (metadata.get_all("Classifier") or [])
 
 
@@ -202,3 +211,42 @@ def test_readme_quick_start_runs_as_printed(
     assert quick_start is not None, "the README has no quick start"
     env = {"NORTHFLANK_API_TOKEN": sandbox.admin_token, "NORTHFLANK_BASE_URL": sandbox.url}
     assert venv.run(quick_start[1], cwd=tmp_path, env=env).strip() == "example-service"
+
+
+def _nf_build(venv: Venv, *args: str, cwd: Path, env: dict[str, str]) -> str:
+    """Run the venv's ``nf-build``, no colour and its own (empty) context file; its stdout."""
+    done = subprocess.run(
+        [str(venv.nf_build), *args],
+        cwd=cwd,
+        env={**_clean_env(), "NO_COLOR": "1", "NF_BUILD_CONFIG": str(cwd / "config.json"), **env},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        encoding="utf-8",
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_installed_cli_is_the_venvs_and_reports_its_version(venv: Venv, tmp_path: Path) -> None:
+    assert venv.nf_build.is_file()
+    if os.name != "nt":
+        shebang = venv.nf_build.read_text(encoding="utf-8").splitlines()[0]
+        assert shebang.startswith("#!")
+        assert Path(shebang[2:].strip()).parent == venv.python.parent
+    assert _nf_build(venv, "--version", cwd=tmp_path, env={}) == f"nf-build, version {VERSION}\n"
+
+
+def test_installed_cli_creates_a_service_in_the_sandbox(
+    venv: Venv, sandbox: LiveSandbox, tmp_path: Path
+) -> None:
+    body = tmp_path / "example.json"
+    body.write_text(json.dumps(example("request", "dockerfileBuild")), encoding="utf-8")
+    env = {"NORTHFLANK_API_TOKEN": sandbox.admin_token, "NORTHFLANK_BASE_URL": sandbox.url}
+    args = ("create", "service", "build", "--project-id", "default-project", "-f", body.name)
+    out = _nf_build(venv, *args, "-o", "json", cwd=tmp_path, env=env)
+    created = json.loads(out)
+    assert created["id"] == "example-service"
+    assert created["name"] == "Example Service"
+    assert created["serviceType"] == "build"

@@ -263,16 +263,13 @@ def _python_literal(value: Any, level: int = 0) -> str:
 
 def _client_defaults() -> ClientDefaults:
     constants = _runtime_constants(RUNTIME_DIR / "northflank_build" / "_constants.py")
-    timeout = constants["DEFAULT_TIMEOUT"]
-    if not isinstance(timeout, tuple):
-        raise RuntimeError("_constants.py: DEFAULT_TIMEOUT is not httpx.Timeout(s, connect=s)")
     return ClientDefaults(
         token_env=str(constants["TOKEN_ENV"]),
         base_url_env=str(constants["BASE_URL_ENV"]),
         log_env=str(constants["LOG_ENV"]),
         base_url=str(constants["DEFAULT_BASE_URL"]),
-        timeout=_number(timeout[0]),
-        connect_timeout=_number(timeout[1]),
+        timeout=_number(constants["DEFAULT_TIMEOUT"]),
+        connect_timeout=_number(constants["DEFAULT_CONNECT_TIMEOUT"]),
         max_retries=_number(constants["DEFAULT_MAX_RETRIES"]),
         initial_retry_delay=_number(constants["INITIAL_RETRY_DELAY"]),
         max_retry_delay=_number(constants["MAX_RETRY_DELAY"]),
@@ -286,24 +283,14 @@ class _ConstantsDict(dict[str, Any]):
 
 
 def _runtime_constants(path: Path) -> dict[str, Any]:
-    """The module's ``NAME: Final = <literal>`` assignments; ``httpx.Timeout(a, connect=b)``
-    becomes ``(a, b)``."""
+    """The module's ``NAME: Final = <literal>`` assignments."""
     found: dict[str, Any] = _ConstantsDict()
     for statement in ast.parse(path.read_text(encoding="utf-8")).body:
         if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
             continue
-        value = statement.value
-        if isinstance(value, ast.Call) and ast.unparse(value.func) == "httpx.Timeout":
-            connect = next((k.value for k in value.keywords if k.arg == "connect"), None)
-            if len(value.args) == 1 and connect is not None:
-                found[statement.target.id] = (
-                    ast.literal_eval(value.args[0]),
-                    ast.literal_eval(connect),
-                )
-            continue
-        if value is not None:
+        if statement.value is not None:
             try:
-                found[statement.target.id] = ast.literal_eval(value)
+                found[statement.target.id] = ast.literal_eval(statement.value)
             except (ValueError, TypeError, SyntaxError):
                 continue
     return found

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 import types
 from dataclasses import dataclass
 from functools import cache
@@ -15,10 +14,9 @@ from pydantic_core import ErrorDetails
 from typing_extensions import TypeAliasType
 
 from northflank_build._model import ECMA_PATTERN_KEY
+from northflank_build._paths import json_path_step
 
 __all__ = ["FieldError", "field_errors", "json_path", "schema_keyword"]
-
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 _SCHEMA_KEYWORDS = {
@@ -129,7 +127,7 @@ def _walk(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[str, tupl
                 annotation = named[part]
                 continue
             annotation = Any
-        path += _step(part)
+        path += json_path_step(part)
         annotation = _child(annotation, part)
     return path, tuple(branches)
 
@@ -155,15 +153,6 @@ def _unmeant_branches(errors: list[tuple[tuple[str, tuple[_Branch, ...]], str]])
         for site, member in missing_own_key
         if any((site, other) not in missing_own_key for other in tried[site])
     }
-
-
-def _step(part: int | str) -> str:
-    if isinstance(part, int):
-        return f"[{part}]"
-    if _IDENTIFIER.fullmatch(part):
-        return f".{part}"
-    escaped = part.replace("\\", "\\\\").replace('"', '\\"')
-    return f'["{escaped}"]'
 
 
 def _concrete(annotation: Any) -> Any:

@@ -24,12 +24,12 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Generic, Self, TypeVar
-from urllib.parse import quote
 
 import httpx
 from northflank_build._constants import (
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
+    DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     INITIAL_RETRY_DELAY,
@@ -47,6 +47,7 @@ from northflank_build._exceptions import (
     RequestValidationError,
     status_error,
 )
+from northflank_build._paths import path_segment
 from pydantic import BaseModel, ValidationError
 
 __all__ = [
@@ -156,7 +157,7 @@ def _options(
 
 def _timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
     if timeout is None:
-        return DEFAULT_TIMEOUT
+        return httpx.Timeout(DEFAULT_TIMEOUT, connect=DEFAULT_CONNECT_TIMEOUT)
     return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
 
 
@@ -216,7 +217,7 @@ class _Core(Generic[HttpT]):
     ) -> httpx.Request:
         options = self._options
         skip = options.skip_validation if isinstance(skip_validation, NotGiven) else skip_validation
-        path = endpoint.path.format_map({k: _path_segment(v) for k, v in path_params.items()})
+        path = endpoint.path.format_map({k: path_segment(v) for k, v in path_params.items()})
         # Header names are case-insensitive, so they are merged by their lower-case
         # form: a caller's ``accept`` replaces the default ``Accept`` instead of
         # joining it. Later wins: defaults, token, `default_headers`, `extra_headers`.
@@ -263,18 +264,6 @@ class _Core(Generic[HttpT]):
         if response.is_success:
             return response
         raise status_error(response, after_retry=attempt > 0)
-
-
-def _path_segment(value: str) -> str:
-    """``value`` as exactly one path segment: percent-encoded, ``/`` included.
-
-    ``.`` and ``..`` are encoded too (``%2E``): as they are, URL normalisation
-    (httpx's included) removes them, and the request goes to another path.
-    """
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"a path parameter must be a non-empty string, not {value!r}")
-    segment = quote(value, safe="")
-    return segment.replace(".", "%2E") if segment in (".", "..") else segment
 
 
 def _body(endpoint: Endpoint[Any], data: BaseModel | Mapping[str, Any], *, skip: bool) -> bytes:

@@ -1,14 +1,17 @@
-"""Every default of the client in one place."""
+"""Every default of the client and the CLI in one place.
+
+Only the standard library is imported here: the CLI reads these before it
+knows whether it will send anything, and must start fast.
+"""
 
 from __future__ import annotations
 
 from typing import Final
 
-import httpx
-
 __all__ = [
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
+    "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "INITIAL_RETRY_DELAY",
@@ -25,7 +28,10 @@ TOKEN_ENV: Final = "NORTHFLANK_API_TOKEN"  # noqa: S105 - the variable's name, n
 LOG_ENV: Final = "NORTHFLANK_LOG"
 """``debug`` or ``info``: log each request (token redacted) to the ``northflank_build`` logger."""
 
-DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=5.0)
+DEFAULT_TIMEOUT: Final = 60.0
+"""Seconds a call may wait on the network: to write, to read, or for a pooled connection."""
+DEFAULT_CONNECT_TIMEOUT: Final = 5.0
+"""Seconds to open a connection."""
 DEFAULT_MAX_RETRIES: Final = 2
 INITIAL_RETRY_DELAY: Final = 0.5
 """Seconds before the first retry; each further retry doubles it, with jitter."""

@@ -1,0 +1,194 @@
+"""What ``nf-build`` prints: results on stdout; errors, prompts and ``--verbose`` on stderr.
+
+Colour only where the stream is a terminal and ``NO_COLOR`` is unset or empty
+(https://no-color.org). Standard library and click only; httpx objects reach
+the ``--verbose`` hooks duck-typed, so this module does not import httpx.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import click
+
+__all__ = ["Printer", "flatten", "redacted_headers"]
+
+REDACTED = "<redacted>"
+
+
+class Printer:
+    """Prints in the chosen output format, with or without colour."""
+
+    def __init__(self, *, output: str, quiet: bool, color: bool) -> None:
+        self.output = output
+        self.quiet = quiet
+        self.color = color
+
+    @classmethod
+    def for_streams(cls, *, output: str | None, quiet: bool) -> Printer:
+        """``table`` at a terminal and ``json`` when piped, unless ``output`` says."""
+        stdout_tty = _isatty(sys.stdout)
+        chosen = output or ("table" if stdout_tty else "json")
+        return cls(output=chosen, quiet=quiet, color=not os.environ.get("NO_COLOR"))
+
+    # ------------------------------------------------------------------ building blocks
+
+    def style(self, text: str, **styles: Any) -> str:
+        return click.style(text, **styles) if self.color else text
+
+    def out(self, text: str = "") -> None:
+        click.echo(text, color=None if self.color else False)
+
+    def err(self, text: str = "") -> None:
+        click.echo(text, err=True, color=None if self.color else False)
+
+    def error(self, message: str) -> None:
+        self.err(f"{self.style('Error:', fg='red', bold=True)} {message}")
+
+    def json_text(self, value: Any) -> str:
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+    def document(self, value: Any) -> str:
+        """``value`` as YAML under ``-o yaml``, else as indented JSON."""
+        if self.output == "yaml":
+            from northflank_build._cli_documents import dump_yaml
+
+            return dump_yaml(value).rstrip("\n")
+        return self.json_text(value)
+
+    # ------------------------------------------------------------------ what commands print
+
+    def result(self, data: Mapping[str, Any], *, id_key: str | None, title: str) -> None:
+        if self.quiet:
+            if id_key is not None and id_key in data:
+                self.out(str(data[id_key]))
+            return
+        if self.output in ("json", "yaml"):
+            self.out(self.document(data))
+            return
+        identity = f" {data[id_key]}" if id_key is not None and id_key in data else ""
+        self.out(self.style(f"{title}: done.{identity and ' Id:'}{identity}", fg="green"))
+        self.out(self.table(flatten(data)))
+
+    def table(self, rows: Sequence[tuple[str, str]]) -> str:
+        width = max((len(label) for label, _ in rows), default=0)
+        return "\n".join(
+            f"  {self.style(label.ljust(width), bold=True)}  {value}" for label, value in rows
+        )
+
+    def show_body(self, body: Mapping[str, Any]) -> None:
+        """The body about to be sent, before the confirmation."""
+        self.err(self.style("Request body:", bold=True))
+        self.err(self.document(body))
+
+    def dry_run(
+        self,
+        method: str,
+        url: str,
+        body: Mapping[str, Any],
+        *,
+        token: str | None,
+        validated: bool,
+    ) -> None:
+        auth = {"authorization": f"Bearer {REDACTED}"} if token else {}
+        headers = {"content-type": "application/json", **auth}
+        if self.output in ("json", "yaml"):
+            request = {"method": method, "url": url, "headers": headers, "body": body}
+            self.out(self.document(request))
+            return
+        self.out(self.style(f"{method} {url}", bold=True))
+        for name, value in headers.items():
+            self.out(f"{name}: {value}")
+        self.out()
+        self.out(self.json_text(body))
+        if validated:
+            self.err(self.style("Dry run: the body is valid; nothing was sent.", fg="green"))
+        else:
+            self.err("Dry run: the body was not checked (--skip-validation); nothing was sent.")
+
+    def validation_failed(self, errors: Sequence[Any]) -> None:
+        count = len(errors)
+        noun = "field" if count == 1 else "fields"
+        self.error(f"the request body is invalid ({count} failing {noun}); nothing was sent.")
+        for error in errors:
+            self.err(f"  {self.style(error.path, bold=True)} ({error.rule}): {error.message}")
+        self.err("Fix them, or send anyway with --skip-validation.")
+
+    def api_error(self, error: Any) -> None:
+        """An `APIStatusError`: its status, message and error id, and any failing fields."""
+        status = f"{error.status_code} {error.response.reason_phrase}".rstrip()
+        self.error(f"{status}: {error.error_message}")
+        for field in error.details.get("fields", []) if isinstance(error.details, dict) else []:
+            if isinstance(field, Mapping):
+                path, rule = field.get("path", "?"), field.get("rule", "?")
+                self.err(
+                    f"  {self.style(str(path), bold=True)} ({rule}): {field.get('message', '')}"
+                )
+        if error.error_id:
+            self.err(f"  error id: {error.error_id}")
+        if error.status_code == 409 and error.after_retry:
+            self.err(
+                "  An earlier attempt of this call may have created it before its answer "
+                "was lost; check before creating it under another name."
+            )
+
+    # ------------------------------------------------------------------ --verbose (httpx hooks)
+
+    def verbose_request(self, request: Any) -> None:
+        self.err(self.style(f"> {request.method} {request.url}", fg="cyan"))
+        for name, value in redacted_headers(request.headers.items()):
+            self.err(f"> {name}: {value}")
+        self.err(">")
+        self.err(request.content.decode("utf-8", errors="replace"))
+
+    def verbose_response(self, response: Any) -> None:
+        response.read()
+        status = f"< {response.status_code} {response.reason_phrase}".rstrip()
+        self.err(self.style(status, fg="cyan"))
+        for name, value in redacted_headers(response.headers.items()):
+            self.err(f"< {name}: {value}")
+        self.err("<")
+        self.err(response.content.decode("utf-8", errors="replace"))
+
+
+def redacted_headers(headers: Any) -> Iterator[tuple[str, str]]:
+    for name, value in headers:
+        if name.lower() in ("authorization", "cookie", "set-cookie", "proxy-authorization"):
+            scheme = value.split(" ", 1)[0] if " " in value else ""
+            yield name, f"{scheme} {REDACTED}".strip()
+        else:
+            yield name, value
+
+
+def flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """A JSON value as (dotted path, text) rows: lists of scalars joined, objects expanded."""
+    if isinstance(value, Mapping):
+        rows: list[tuple[str, str]] = []
+        for key, child in value.items():
+            rows += flatten(child, f"{prefix}.{key}" if prefix else str(key))
+        if not rows and prefix:
+            rows = [(prefix, "{}")]
+        return rows
+    if isinstance(value, list):
+        if all(not isinstance(item, Mapping | list) for item in value):
+            return [(prefix, ", ".join(_scalar_text(item) for item in value) or "[]")]
+        rows = []
+        for index, item in enumerate(value):
+            rows += flatten(item, f"{prefix}[{index}]")
+        return rows
+    return [(prefix, _scalar_text(value))]
+
+
+def _scalar_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
