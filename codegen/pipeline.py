@@ -13,6 +13,7 @@ from .render.python_cli import render_python_cli
 from .render.python_client import render_python_client
 from .render.python_models import render_python_models
 from .render.python_package import render_python_package, runtime_files
+from .render.typescript import render_typescript, typescript_runtime_files
 from .templating import TEMPLATES_DIR
 from .validate import validate_spec
 from .write import replace_tree, stage, stale_files
@@ -26,6 +27,7 @@ RENDERERS: tuple[Renderer, ...] = (
     render_python_models,
     render_python_client,
     render_python_cli,
+    render_typescript,
 )
 
 
@@ -45,7 +47,11 @@ def render_all(api: Api) -> list[RenderedFile]:
     duplicates = sorted({str(p) for p in paths if paths.count(p) > 1})
     if duplicates:
         raise RuntimeError(f"two renderers wrote the same file: {', '.join(duplicates)}")
-    inputs = [*runtime_files(), *(p for p in TEMPLATES_DIR.rglob("*") if p.is_file())]
+    inputs = [
+        *runtime_files(),
+        *typescript_runtime_files(),
+        *(p for p in TEMPLATES_DIR.rglob("*") if p.is_file()),
+    ]
     files.append(
         RenderedFile(PurePosixPath(MANIFEST_NAME), manifest(api.spec_sha256, inputs, REPO_ROOT))
     )

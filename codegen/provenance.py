@@ -55,7 +55,8 @@ def _stamp_json(content: str, text: str) -> str:
     first = '{"_generated": ' + json.dumps(text)
     if not body:
         return first + "}\n"
-    rest = json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False)
+    # Key order is the template's: it matters (package.json "exports" conditions match in order).
+    rest = json.dumps(body, indent=2, ensure_ascii=False)
     return first + "," + rest[1:] + "\n"
 
 

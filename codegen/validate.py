@@ -16,6 +16,7 @@ from pydantic_core import SchemaError, SchemaValidator, core_schema
 
 from .ecma_regex import UnsupportedPattern, to_rust_regex
 from .issues import SpecIssue, pointer
+from .schema_keywords import ANNOTATIONS, ASSERTIONS, SUBSCHEMA_KEYS
 from .spec_walk import (
     components_root,
     dereference,
@@ -188,8 +189,35 @@ def check_examples(document: Document) -> Iterator[SpecIssue]:
                 yield SpecIssue(where, f"example does not match its schema: {error.message}")
 
 
+def check_schema_keywords(document: Document) -> Iterator[SpecIssue]:
+    """Every schema uses only the keywords every surface implements (and ``x-`` extensions)."""
+    known = ASSERTIONS | ANNOTATIONS
+    for name, schema in document.get("components", {}).get("schemas", {}).items():
+        yield from _schema_keywords(schema, ("components", "schemas", name), known)
+
+
+def _schema_keywords(
+    schema: Any, path: tuple[str | int, ...], known: frozenset[str]
+) -> Iterator[SpecIssue]:
+    if not isinstance(schema, Mapping):
+        return
+    for key in schema:
+        if key not in known and not str(key).startswith("x-"):
+            yield SpecIssue(
+                path_pointer((*path, key)),
+                f"the keyword {key!r} is not supported by the generated validators",
+            )
+    for key, child in schema.get("properties", {}).items():
+        yield from _schema_keywords(child, (*path, "properties", key), known)
+    for index, child in enumerate(schema.get("oneOf", [])):
+        yield from _schema_keywords(child, (*path, "oneOf", index), known)
+    for key in SUBSCHEMA_KEYS:
+        yield from _schema_keywords(schema.get(key), (*path, key), known)
+
+
 CHECKS: tuple[Check, ...] = (
     check_openapi,
+    check_schema_keywords,
     check_operations,
     check_patterns,
     check_enum_bounds,

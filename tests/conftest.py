@@ -106,3 +106,15 @@ def sandbox(tmp_path: Path) -> Iterator[LiveSandbox]:
         yield server
     finally:
         server.stop()
+
+
+# --- The TypeScript package ---------------------------------------------------
+# Used by test_typescript.py and test_cross_surface_parity.py.
+
+
+@pytest.fixture(scope="session")
+def typescript_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``generated/typescript`` built once per test process: ``dist/esm`` and ``dist/cjs``."""
+    from tests.typescript_build import build_typescript_package
+
+    return build_typescript_package(tmp_path_factory.mktemp("typescript") / "northflank-build")

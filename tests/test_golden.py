@@ -73,6 +73,7 @@ def test_manifest_records_spec_inputs_and_tools(fresh):
     inputs = [
         *(p for p in (ROOT / "templates").rglob("*") if p.is_file()),
         *(p for p in (ROOT / "runtime").rglob("*.py") if "__pycache__" not in p.parts),
+        *(ROOT / "runtime" / "typescript").glob("*.ts"),
     ]
     assert inputs
     assert manifest["inputs"] == {

@@ -1,0 +1,571 @@
+/**
+ * The hand-written core under the generated TypeScript client: requests,
+ * retries, errors.
+ *
+ * The generated files describe each endpoint (its path, its validators) and
+ * call {@link ClientCore.call}; everything a call does happens here:
+ *
+ * 1. the path parameters are percent-encoded, each as exactly one segment;
+ * 2. the body is serialised once, and that JSON (what will be sent) is checked
+ *    by the spec's validator unless validation is skipped: an invalid body
+ *    throws {@link RequestValidationError} and nothing is sent;
+ * 3. network errors, timeouts, 408, 429 and 5xx are retried with exponential
+ *    backoff and jitter, honouring `Retry-After`;
+ * 4. a success is checked by the spec's response validator and its `data`
+ *    returned; an error status is returned as `error` (or thrown as a
+ *    {@link NorthflankApiCallError} subclass with `throwErrorOnHttpErrorCode`),
+ *    in the shape of the official Northflank JavaScript client.
+ *
+ * It imports nothing and needs only the global `fetch` (Node 18+, browsers, Deno).
+ */
+
+/** Every default of the client, in one place. */
+export const DEFAULTS = Object.freeze({
+  baseUrl: "https://api.northflank.com",
+  baseUrlEnv: "NORTHFLANK_BASE_URL",
+  tokenEnv: "NORTHFLANK_API_TOKEN",
+  /** Milliseconds one attempt may take, from sending to the end of the body. */
+  timeoutMs: 60_000,
+  maxRetries: 2,
+  /** Milliseconds before the first retry; each further retry doubles it, with jitter. */
+  initialRetryDelayMs: 500,
+  maxRetryDelayMs: 8_000,
+  /** The longest `Retry-After` honoured; a longer one is cut to this. */
+  maxRetryAfterMs: 60_000,
+  /** 408, 429 and 500-599. */
+  retryableStatuses: Object.freeze([408, 429, ...Array.from({ length: 100 }, (_, i) => 500 + i)]),
+});
+
+const MAX_TIMER_MS = 2_147_483_647; // setTimeout fires at once past this
+
+/** One failing field of a body checked against the spec. */
+export interface FieldError {
+  /** Where, as a JSON path: `$.buildSettings.dockerfile.dockerFilePath`. */
+  path: string;
+  /** The JSON Schema keyword broken: `required`, `pattern`, `additionalProperties`, `type`... */
+  rule: string;
+  /** Why, in words. */
+  message: string;
+}
+
+/** A generated validator: the failing fields of a JSON value, none when it is valid. */
+export type Validator = (value: unknown) => FieldError[];
+
+/** An error status, as the official client reports it in {@link ApiCallResponse.error}. */
+export interface ApiCallError {
+  /** The HTTP status. */
+  status: number;
+  /** The API's message (`error.message` of its envelope), else the status text, else `HTTP <status>`. */
+  message: string;
+  /** The API's error id, when it gave one. */
+  id?: string;
+  /** The API's details object, when it gave one; a 400 lists each failing field in `details.fields`. */
+  details?: any;
+  /**
+   * True when this answer came to a retry: an earlier attempt may have reached
+   * the server and only its answer was lost (a 409 may be that attempt's doing).
+   */
+  afterRetry?: boolean;
+}
+
+/** What every call resolves to: the official client's result shape. */
+export interface ApiCallResponse<R> {
+  /** The result (the body's `data`); `undefined` when the status is an error. */
+  data: R;
+  /** The final HTTP response; its body has already been read. */
+  rawResponse: Response;
+  /** The request as sent: headers with the token redacted, body as the JSON string. */
+  request: { url: string; method: string; headers: Record<string, string>; body: string };
+  /** Set for an error status (unless `throwErrorOnHttpErrorCode`, which throws instead). */
+  error?: ApiCallError;
+}
+
+/** An error status, thrown when `throwErrorOnHttpErrorCode` is set; see {@link errorForStatus}. */
+export class NorthflankApiCallError extends Error implements ApiCallError {
+  override name = "NorthflankApiCallError";
+  /** The HTTP status. */
+  readonly status: number;
+  /** The API's error id, when it gave one. */
+  declare readonly id?: string;
+  /** The API's details object, when it gave one. */
+  declare readonly details?: any;
+  /** The final HTTP response; its body has already been read. */
+  readonly response: Response;
+  /**
+   * True when this answer came to a retry: an earlier attempt of this same
+   * call may have reached the server and only its answer was lost. For a
+   * 409, look the resource up before taking it for someone else's.
+   */
+  readonly afterRetry: boolean;
+
+  constructor(error: ApiCallError, response: Response, afterRetry = false) {
+    super(error.message);
+    this.status = error.status;
+    if (error.id !== undefined) this.id = error.id;
+    if (error.details !== undefined) this.details = error.details;
+    this.response = response;
+    this.afterRetry = afterRetry;
+  }
+}
+
+/** 400: `details.fields` lists each failing field. */
+export class BadRequestError extends NorthflankApiCallError {
+  override name = "BadRequestError";
+}
+/** 401: no token, or a token the API does not accept. */
+export class AuthenticationError extends NorthflankApiCallError {
+  override name = "AuthenticationError";
+}
+/** 403: the token may not do this. */
+export class PermissionDeniedError extends NorthflankApiCallError {
+  override name = "PermissionDeniedError";
+}
+/** 404: no such project (or other resource). */
+export class NotFoundError extends NorthflankApiCallError {
+  override name = "NotFoundError";
+}
+/**
+ * 409: the resource already exists. Creating is not idempotent: when
+ * `afterRetry` is true, an earlier attempt of this call may have created it.
+ */
+export class ConflictError extends NorthflankApiCallError {
+  override name = "ConflictError";
+}
+/** 429, after every retry. */
+export class RateLimitError extends NorthflankApiCallError {
+  override name = "RateLimitError";
+}
+/** 5xx, after every retry. */
+export class InternalServerError extends NorthflankApiCallError {
+  override name = "InternalServerError";
+}
+
+const BY_STATUS: Readonly<Record<number, typeof NorthflankApiCallError>> = {
+  400: BadRequestError,
+  401: AuthenticationError,
+  403: PermissionDeniedError,
+  404: NotFoundError,
+  409: ConflictError,
+  429: RateLimitError,
+};
+
+/** The error to throw for an error status: its subclass, else the base class. */
+export function errorForStatus(
+  error: ApiCallError,
+  response: Response,
+  afterRetry = false,
+): NorthflankApiCallError {
+  const ErrorClass =
+    BY_STATUS[error.status] ?? (error.status >= 500 ? InternalServerError : NorthflankApiCallError);
+  return new ErrorClass(error, response, afterRetry);
+}
+
+/** No response arrived, after every retry: refused, reset, DNS... The fetch error is `cause`. */
+export class APIConnectionError extends Error {
+  override name = "APIConnectionError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** An attempt outlasted the timeout, and so did every retry. */
+export class APITimeoutError extends APIConnectionError {
+  override name = "APITimeoutError";
+}
+
+/** The request body breaks the spec, so nothing was sent. `errors` names each field. */
+export class RequestValidationError extends Error {
+  override name = "RequestValidationError";
+  /** Each failing field. */
+  readonly errors: FieldError[];
+  constructor(errors: FieldError[]) {
+    super(`The request body is invalid ${describeErrors(errors)}`);
+    this.errors = errors;
+  }
+}
+
+/** A success response whose body is not JSON or breaks the spec. */
+export class ResponseValidationError extends Error {
+  override name = "ResponseValidationError";
+  /** Each failing field (`$` with rule `type` for a body that is not JSON). */
+  readonly errors: FieldError[];
+  /** The HTTP response; its body has already been read. */
+  readonly response: Response;
+  /** The body as received. */
+  readonly body: string;
+  constructor(operationId: string, errors: FieldError[], response: Response, body: string) {
+    const what = `The ${response.status} response of ${operationId}`;
+    super(`${what} does not match the spec ${describeErrors(errors)}`);
+    this.errors = errors;
+    this.response = response;
+    this.body = body;
+  }
+}
+
+/** `(2 failing fields): $.name pattern: ...; $.vcsData required: ...` */
+function describeErrors(errors: readonly FieldError[]): string {
+  const count = `${errors.length} failing field${errors.length === 1 ? "" : "s"}`;
+  return `(${count}): ${errors.map((e) => `${e.path} ${e.rule}: ${e.message}`).join("; ")}`;
+}
+
+/** A client's settings; each is optional. */
+export interface ClientOptions {
+  /** The API token; default: `NORTHFLANK_API_TOKEN` where there is a `process.env`. */
+  token?: string | undefined;
+  /** Default: `NORTHFLANK_BASE_URL`, then `https://api.northflank.com`. Trailing `/` dropped. */
+  baseUrl?: string | undefined;
+  /** Milliseconds one attempt may take, its body included; default 60000. */
+  timeout?: number | undefined;
+  /** Retries after the first attempt; default 2. */
+  maxRetries?: number | undefined;
+  /** Throw a {@link NorthflankApiCallError} for an error status, instead of setting `error`. */
+  throwErrorOnHttpErrorCode?: boolean | undefined;
+  /** Send request bodies without checking them against the spec. */
+  skipValidation?: boolean | undefined;
+  /** The `fetch` to send with; default: the global one, looked up at each call. */
+  fetch?: typeof fetch | undefined;
+  /** Headers for every call; they replace the defaults of the same name (case-insensitively). */
+  headers?: Record<string, string> | undefined;
+  /** Added to the `user-agent` header, in parentheses. */
+  customUserAgent?: string | undefined;
+}
+
+/** The settings in force: {@link ClientOptions} with every default filled in. */
+export interface ResolvedOptions {
+  token: string | undefined;
+  baseUrl: string;
+  timeout: number;
+  maxRetries: number;
+  throwErrorOnHttpErrorCode: boolean;
+  skipValidation: boolean;
+  fetch: typeof fetch;
+  headers: Readonly<Record<string, string>>;
+  customUserAgent: string | undefined;
+}
+
+/** Settings for one call, over the client's. */
+export interface CallOptions {
+  /** Send this body without checking it against the spec. */
+  skipValidation?: boolean | undefined;
+  /** Milliseconds each attempt of this call may take. */
+  timeout?: number | undefined;
+  /** Aborts the call at once, retries included; the call rejects with the signal's reason. */
+  signal?: AbortSignal | undefined;
+  /** Headers for this call; they replace the client's of the same name (case-insensitively). */
+  headers?: Record<string, string> | undefined;
+}
+
+/** One operation of the spec, as the generated code describes it. */
+export interface Endpoint<R = unknown> {
+  operationId: string;
+  method: string;
+  /** The path template, such as `/v1/projects/{projectId}/services/build`. */
+  path: string;
+  validateRequest: Validator;
+  validateResponse: Validator;
+  /** The key of the response body that holds the result (`data`), or `undefined` for the whole. */
+  resultKey: string | undefined;
+  /** Never set: it only carries the result type, so that `call` can infer it. */
+  readonly resultType?: R;
+}
+
+/**
+ * `value` as exactly one path segment: percent-encoded, `/` included (as
+ * Python's `quote(value, safe="")` does, `!'()*` too). `.` and `..` are
+ * refused: the WHATWG URL parser inside `fetch` treats them as dot segments
+ * even percent-encoded (`%2E%2E`), and the request would go to another path.
+ */
+export function pathSegment(value: string): string {
+  if (typeof value !== "string" || value === "") {
+    throw new TypeError(`a path parameter must be a non-empty string, not ${show(value)}`);
+  }
+  let segment: string;
+  try {
+    segment = encodeURIComponent(value);
+  } catch {
+    throw new TypeError(`a path parameter must be well-formed Unicode, not ${show(value)}`);
+  }
+  if (segment === "." || segment === "..") {
+    throw new TypeError(`a path parameter cannot be ${show(value)}: URLs treat it as a dot segment`);
+  }
+  return segment.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function show(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
+function environment(name: string): string | undefined {
+  try {
+    type Env = Record<string, string | undefined>;
+    return (globalThis as { process?: { env?: Env } }).process?.env?.[name];
+  } catch {
+    return undefined; // Deno without --allow-env
+  }
+}
+
+function checkTimeout(timeout: number, what: string): number {
+  if (typeof timeout !== "number" || !(timeout > 0 && timeout <= MAX_TIMER_MS)) {
+    const range = `over 0 and up to ${MAX_TIMER_MS}`;
+    throw new RangeError(`${what} must be a number of milliseconds ${range}, not ${show(timeout)}`);
+  }
+  return timeout;
+}
+
+const globalFetch: typeof fetch = (input, init) => {
+  if (typeof globalThis.fetch !== "function") {
+    throw new TypeError("there is no global fetch: pass one as the client's `fetch` option");
+  }
+  return globalThis.fetch(input, init);
+};
+
+/** A retryable attempt's outcome: an answer, or the error of one that got none. */
+type Attempt = { response: Response; text: string } | { failure: unknown; timedOut: boolean };
+
+/** The core the generated client is built on: options, and {@link ClientCore.call}. */
+export class ClientCore {
+  /** The settings in force. */
+  readonly options: Readonly<ResolvedOptions>;
+  private readonly userAgent: string;
+
+  /** `userAgent` is the package's own (`northflank-build-typescript/<version>`). */
+  constructor(options: ClientOptions | undefined, userAgent: string) {
+    const given = options ?? {};
+    const maxRetries = given.maxRetries ?? DEFAULTS.maxRetries;
+    if (!Number.isSafeInteger(maxRetries) || maxRetries < 0) {
+      throw new RangeError(`maxRetries must be a whole number, 0 or more, not ${show(maxRetries)}`);
+    }
+    const chosen = given.baseUrl || environment(DEFAULTS.baseUrlEnv) || DEFAULTS.baseUrl;
+    const baseUrl = chosen.replace(/\/+$/, "");
+    try {
+      new URL(baseUrl);
+    } catch {
+      throw new TypeError(`baseUrl must be an absolute URL, not ${show(baseUrl)}`);
+    }
+    const headers: Record<string, string> = {};
+    mergeHeaders(headers, given.headers);
+    this.options = Object.freeze({
+      token: given.token ?? environment(DEFAULTS.tokenEnv),
+      baseUrl,
+      timeout: checkTimeout(given.timeout ?? DEFAULTS.timeoutMs, "timeout"),
+      maxRetries,
+      throwErrorOnHttpErrorCode: given.throwErrorOnHttpErrorCode ?? false,
+      skipValidation: given.skipValidation ?? false,
+      fetch: given.fetch ?? globalFetch,
+      headers: Object.freeze(headers),
+      customUserAgent: given.customUserAgent,
+    });
+    this.userAgent = given.customUserAgent ? `${userAgent} (${given.customUserAgent})` : userAgent;
+  }
+
+  /** Sends one request to `endpoint`, retrying as needed; see the top of this file. */
+  async call<R>(
+    endpoint: Endpoint<R>,
+    parameters: Record<string, string>,
+    data: unknown,
+    options?: CallOptions,
+  ): Promise<ApiCallResponse<R>> {
+    const settings = this.options;
+    const path = endpoint.path.replace(/\{([^}]*)\}/g, (_, name: string) => {
+      const value = Object.hasOwn(parameters, name) ? parameters[name] : undefined;
+      if (value === undefined) throw new TypeError(`the path parameter ${name} is missing`);
+      try {
+        return pathSegment(value);
+      } catch (error) {
+        throw new TypeError(`the path parameter ${name}: ${reason(error)}`);
+      }
+    });
+    const url = settings.baseUrl + path;
+
+    const body: string | undefined = JSON.stringify(data); // throws TypeError for BigInt or a cycle
+    if (typeof body !== "string") {
+      throw new TypeError(`the request body must be JSON, not ${typeof data}`);
+    }
+    if (!(options?.skipValidation ?? settings.skipValidation)) {
+      const errors = endpoint.validateRequest(JSON.parse(body)); // the wire form, as sent
+      if (errors.length > 0) throw new RequestValidationError(errors);
+    }
+
+    const headers: Record<string, string> = {
+      accept: "application/json",
+      "content-type": "application/json",
+      "user-agent": this.userAgent,
+    };
+    if (settings.token) headers.authorization = `Bearer ${settings.token}`;
+    mergeHeaders(headers, settings.headers);
+    mergeHeaders(headers, options?.headers);
+    try {
+      new Headers(headers); // a value fetch would refuse (a newline, non-Latin-1) fails here, unsent
+    } catch (error) {
+      throw new TypeError(`a request header is invalid: ${(error as Error).message}`);
+    }
+    const request = { url, method: endpoint.method, headers: redacted(headers), body };
+
+    const timeout =
+      options?.timeout === undefined ? settings.timeout : checkTimeout(options.timeout, "timeout");
+    const signal = options?.signal;
+    // Redirects are answers, not instructions: following a 302 would turn the POST into a GET.
+    const init: RequestInit = { method: endpoint.method, headers, body, redirect: "manual" };
+    for (let attempt = 0; ; attempt++) {
+      signal?.throwIfAborted();
+      const outcome = await this.attempt(url, init, timeout, signal);
+      const last = attempt >= settings.maxRetries;
+      if ("failure" in outcome) {
+        if (!last) {
+          await sleep(backoff(attempt), signal);
+          continue;
+        }
+        const tries = `${attempt + 1} attempt${attempt === 0 ? "" : "s"}`;
+        const cause = { cause: outcome.failure };
+        if (outcome.timedOut) {
+          throw new APITimeoutError(`The request timed out after ${timeout} ms (${tries})`, cause);
+        }
+        throw new APIConnectionError(`Connection failed: ${reason(outcome.failure)} (${tries})`, cause);
+      }
+      const { response, text } = outcome;
+      if (!last && DEFAULTS.retryableStatuses.includes(response.status)) {
+        await sleep(retryAfter(response.headers.get("retry-after")) ?? backoff(attempt), signal);
+        continue;
+      }
+      return this.finish(endpoint, response, text, request, attempt > 0);
+    }
+  }
+
+  /** One attempt: the response and its whole body, within `timeout`, or why there is none. */
+  private async attempt(
+    url: string,
+    init: RequestInit,
+    timeout: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Attempt> {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeout);
+    const onAbort = (): void => controller.abort(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const send = this.options.fetch;
+      const response = await send(url, { ...init, signal: controller.signal });
+      return { response, text: await response.text() };
+    } catch (failure) {
+      signal?.throwIfAborted(); // the caller's abort: no retry, no wrapping
+      return { failure, timedOut };
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  private finish<R>(
+    endpoint: Endpoint<R>,
+    response: Response,
+    text: string,
+    request: ApiCallResponse<R>["request"],
+    afterRetry: boolean,
+  ): ApiCallResponse<R> {
+    if (response.status >= 200 && response.status < 300) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch (error) {
+        const errors = [{ path: "$", rule: "type", message: `the body is not JSON: ${reason(error)}` }];
+        throw new ResponseValidationError(endpoint.operationId, errors, response, text);
+      }
+      const errors = endpoint.validateResponse(parsed);
+      if (errors.length > 0) {
+        throw new ResponseValidationError(endpoint.operationId, errors, response, text);
+      }
+      const key = endpoint.resultKey;
+      const result = key === undefined ? parsed : isObject(parsed) ? parsed[key] : undefined;
+      return { data: result as R, rawResponse: response, request };
+    }
+    const envelope = errorEnvelope(text);
+    const message = envelope.message;
+    const error: ApiCallError = {
+      status: response.status,
+      message: typeof message === "string" ? message : response.statusText || `HTTP ${response.status}`,
+      afterRetry,
+    };
+    if (typeof envelope.id === "string") error.id = envelope.id;
+    if (isObject(envelope.details)) error.details = envelope.details;
+    if (this.options.throwErrorOnHttpErrorCode) throw errorForStatus(error, response, afterRetry);
+    return { data: undefined as R, rawResponse: response, request, error };
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The `error` object of the API's envelope (`{"error": {...}}`), or `{}` for any other body. */
+function errorEnvelope(text: string): Record<string, unknown> {
+  try {
+    const body: unknown = JSON.parse(text);
+    return isObject(body) && isObject(body.error) ? body.error : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Header names merged by their lower-case form: later wins. */
+function mergeHeaders(
+  into: Record<string, string>,
+  given: Readonly<Record<string, string>> | undefined,
+): void {
+  for (const [name, value] of Object.entries(given ?? {})) {
+    if (value !== undefined) into[name.toLowerCase()] = value;
+  }
+}
+
+function redacted(headers: Record<string, string>): Record<string, string> {
+  const shown = { ...headers };
+  if (shown.authorization !== undefined) {
+    const scheme = /^(\S+)\s/.exec(shown.authorization)?.[1];
+    shown.authorization = scheme ? `${scheme} <redacted>` : "<redacted>";
+  }
+  return shown;
+}
+
+function reason(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  // Node's fetch says only "fetch failed"; its cause says why (ECONNREFUSED...).
+  return error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message;
+}
+
+/** Exponential backoff with jitter: 0.5 s, 1 s, 2 s... up to 8 s, each less up to a quarter. */
+function backoff(attempt: number): number {
+  const delay = Math.min(DEFAULTS.initialRetryDelayMs * 2 ** attempt, DEFAULTS.maxRetryDelayMs);
+  return delay * (1 - 0.25 * Math.random());
+}
+
+/** `Retry-After` in milliseconds (seconds, or an HTTP date), capped; `undefined` if unusable. */
+function retryAfter(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  let ms: number;
+  if (/^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(value)) {
+    ms = Number(value) * 1000;
+  } else {
+    ms = Date.parse(value) - Date.now();
+  }
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(Math.max(ms, 0), DEFAULTS.maxRetryAfterMs);
+}
+
+/** Waits `ms`; rejects with the signal's reason as soon as it aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

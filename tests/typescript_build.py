@@ -1,0 +1,43 @@
+"""The generated TypeScript package, built by its own ``npm run build``, for the Node tests.
+
+The compiler is the pinned one of ``tools/node`` (installed by ``nox -s tests``),
+put first on ``PATH`` so the package's build script finds it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.live_sandbox import ROOT
+
+__all__ = ["GENERATED_TYPESCRIPT", "TOOLS_BIN", "build_typescript_package", "node_env"]
+
+GENERATED_TYPESCRIPT = ROOT / "generated" / "typescript"
+TOOLS_BIN = ROOT / "tools" / "node" / "node_modules" / ".bin"
+
+
+def node_env(**extra: str) -> dict[str, str]:
+    """This environment with the pinned Node tools first on ``PATH``."""
+    return {**os.environ, "PATH": f"{TOOLS_BIN}{os.pathsep}{os.environ.get('PATH', '')}", **extra}
+
+
+def build_typescript_package(into: Path) -> Path:
+    """A copy of ``generated/typescript`` in ``into``, built to ``dist/esm`` and ``dist/cjs``."""
+    if not (TOOLS_BIN / "tsc").exists():
+        raise RuntimeError("tools/node is not installed: run `npm ci --prefix tools/node`")
+    shutil.copytree(GENERATED_TYPESCRIPT, into)
+    done = subprocess.run(
+        ["npm", "run", "--silent", "build"],
+        cwd=into,
+        env=node_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"npm run build failed:\n{done.stdout}\n{done.stderr}")
+    return into
