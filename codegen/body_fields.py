@@ -19,12 +19,14 @@ from typing import Any
 import regress
 
 from .names import split_words
+from .schema_keywords import length_words
 from .spec_walk import dereference
 
 __all__ = [
     "RESERVED_FLAGS",
     "RESERVED_SHORT_FLAGS",
     "BodyField",
+    "allowed_enum",
     "body_fields",
     "kebab_case",
     "parameter_flags",
@@ -295,15 +297,8 @@ def _notes(
 
 
 def _constraints(schema: Mapping[str, Any]) -> Iterator[str]:
-    low, high = schema.get("minLength"), schema.get("maxLength")
-    if low is not None and low == high:
-        yield f"Exactly {low} characters."
-    elif low is not None and high is not None:
-        yield f"{low} to {high} characters."
-    elif high is not None:
-        yield f"At most {high} characters."
-    elif low is not None:
-        yield f"At least {low} characters."
+    if (length := length_words(schema)) is not None:
+        yield f"{length[0].upper()}{length[1:]}."
     if "pattern" in schema:
         yield f"Must match {schema['pattern']}"
     bounds = [
@@ -320,10 +315,13 @@ def _constraints(schema: Mapping[str, Any]) -> Iterator[str]:
 def _choices(schema: Mapping[str, Any]) -> tuple[str, ...]:
     """The enum's values that its schema's other constraints allow, as JSON text."""
     return tuple(
-        value if isinstance(value, str) else json.dumps(value)
-        for value in schema.get("enum", [])
-        if _allowed(schema, value)
+        value if isinstance(value, str) else json.dumps(value) for value in allowed_enum(schema)
     )
+
+
+def allowed_enum(schema: Mapping[str, Any]) -> list[Any]:
+    """The values of ``schema``'s enum that its bounds, lengths and pattern allow."""
+    return [value for value in schema.get("enum", []) if _allowed(schema, value)]
 
 
 def _allowed(schema: Mapping[str, Any], value: Any) -> bool:

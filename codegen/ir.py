@@ -15,7 +15,7 @@ from typing import Any
 from .body_fields import BodyField, body_fields, parameter_flags
 from .ecma_regex import to_rust_regex
 from .load import LoadedSpec
-from .names import ClassName, PythonIdentifier
+from .names import ClassName, PythonIdentifier, split_words
 from .spec_walk import dereference, in_example, iter_nodes
 
 __all__ = [
@@ -65,6 +65,11 @@ class Parameter:
     required: bool
     description: str
 
+    example: str
+    """The value examples use: the spec's example, else ``default-project`` for
+    ``projectId`` (what the sandbox names the project it creates), so examples run
+    against it as printed."""
+
     @property
     def flags(self) -> tuple[str, ...]:
         """The CLI's names for it: ``--project-id``, ``--projectId``, ``--project``."""
@@ -76,6 +81,10 @@ class Response:
     status: int
     description: str
     model: ClassName | None
+    headers: tuple[tuple[str, str], ...]
+    """Each response header's name and description."""
+    example_json: str | None
+    """The first example of the body, as JSON text."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +177,10 @@ class Api:
     """The spec as the model generator reads it: every pattern in Rust-regex form."""
     schemas_json: str
     """``components/schemas`` as the spec writes them (ECMA-262 patterns), as JSON text."""
+    servers: tuple[tuple[str, str], ...]
+    """Each server's URL and description."""
+    auth: tuple[tuple[str, str], ...]
+    """Each security scheme's name and description."""
 
 
 def build_ir(spec: LoadedSpec) -> Api:
@@ -194,6 +207,14 @@ def build_ir(spec: LoadedSpec) -> Api:
             _with_rust_patterns(document, {p.ecma: p.rust for p in patterns}),
             sort_keys=False,
             ensure_ascii=False,
+        ),
+        servers=tuple(
+            (str(server["url"]), str(server.get("description", "")))
+            for server in document.get("servers", [])
+        ),
+        auth=tuple(
+            (str(name), str(scheme.get("description", "")))
+            for name, scheme in document.get("components", {}).get("securitySchemes", {}).items()
         ),
         schemas_json=json.dumps(
             document.get("components", {}).get("schemas", {}), sort_keys=False, ensure_ascii=False
@@ -233,6 +254,7 @@ def _operations(document: Mapping[str, Any]) -> list[Operation]:
                     location=str(p["in"]),
                     required=bool(p.get("required", False)),
                     description=str(p.get("description", "")),
+                    example=_parameter_example(document, p),
                 )
                 for p in (_node(document, raw) for raw in operation.get("parameters", []))
             )
@@ -268,14 +290,24 @@ def _operations(document: Mapping[str, Any]) -> list[Operation]:
 
 
 def _responses(document: Mapping[str, Any], raw: Mapping[str, Any]) -> tuple[Response, ...]:
-    return tuple(
-        Response(
-            status=int(status),
-            description=str(_node(document, response).get("description", "")),
-            model=_json_model(_node(document, response)),
+    responses = []
+    for status, raw_response in sorted(raw.items()):
+        response = _node(document, raw_response)
+        media = response.get("content", {}).get("application/json", {})
+        example = _first_example(document, media)
+        responses.append(
+            Response(
+                status=int(status),
+                description=str(response.get("description", "")),
+                model=_json_model(response),
+                headers=tuple(
+                    (str(name), str(_node(document, header).get("description", "")))
+                    for name, header in response.get("headers", {}).items()
+                ),
+                example_json=None if example is None else json.dumps(example, ensure_ascii=False),
+            )
         )
-        for status, response in sorted(raw.items())
-    )
+    return tuple(responses)
 
 
 def _result(document: Mapping[str, Any], responses: tuple[Response, ...]) -> dict[str, Any]:
@@ -302,6 +334,19 @@ def _result(document: Mapping[str, Any], responses: tuple[Response, ...]) -> dic
     if "id" in schema.get("required", []):
         result["result_id"] = "id"
     return result
+
+
+def _parameter_example(document: Mapping[str, Any], parameter: Mapping[str, Any]) -> str:
+    """The parameter's example in the spec, else ``default-<noun>`` (``default-project``)."""
+    if "example" in parameter:
+        return str(parameter["example"])
+    first = _first_example(document, parameter)
+    if first is not None:
+        return str(first)
+    words = split_words(str(parameter["name"]))
+    if len(words) > 1 and words[-1].lower() == "id":
+        words = words[:-1]
+    return "-".join(["default", *(word.lower() for word in words)])
 
 
 def _first_example(document: Mapping[str, Any], media: Mapping[str, Any]) -> Any:

@@ -8,7 +8,10 @@ would otherwise check less than the spec says.
 
 from __future__ import annotations
 
-__all__ = ["ANNOTATIONS", "ASSERTIONS", "SUBSCHEMA_KEYS"]
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["ANNOTATIONS", "ASSERTIONS", "SUBSCHEMA_KEYS", "length_words"]
 
 ASSERTIONS = frozenset(
     {
@@ -40,3 +43,17 @@ ANNOTATIONS = frozenset(
 
 SUBSCHEMA_KEYS = ("items", "additionalProperties")
 """Keywords whose value is one schema; ``properties`` and ``oneOf`` hold several."""
+
+
+def length_words(schema: Mapping[str, Any]) -> str | None:
+    """``minLength``/``maxLength`` in words: ``3 to 54 characters``, ``exactly 24 characters``."""
+    low, high = schema.get("minLength"), schema.get("maxLength")
+    if low is not None and low == high:
+        return f"exactly {low} characters"
+    if low is not None and high is not None:
+        return f"{low} to {high} characters"
+    if high is not None:
+        return f"at most {high} characters"
+    if low is not None:
+        return f"at least {low} characters"
+    return None

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
 __all__ = ["TEMPLATES_DIR", "render_template"]
 
@@ -31,7 +32,18 @@ def _python_literal(value: str | bool | None) -> str:
     return _python_string(value)
 
 
+def _inline_code(text: str) -> markupsafe.Markup:
+    """Prose for HTML: escaped, with Markdown's `code` spans as <code> elements."""
+    # Safe: every part is escaped first; only the <code> tags added here are markup.
+    parts = str(markupsafe.escape(text)).split("`")
+    if len(parts) % 2 == 0:  # an odd number of backticks: no spans at all
+        return markupsafe.Markup("`".join(parts))  # noqa: S704
+    spans = (part if i % 2 == 0 else f"<code>{part}</code>" for i, part in enumerate(parts))
+    return markupsafe.Markup("".join(spans))  # noqa: S704
+
+
 FILTERS: dict[str, Any] = {
+    "inline_code": _inline_code,
     "python_literal": _python_literal,
     "python_string": _python_string,
     "toml_string": _toml_string,
@@ -46,7 +58,8 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        autoescape=False,  # noqa: S701 - renders code, not HTML
+        # Code is rendered as it is; HTML templates (*.html.jinja) escape what they print.
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.jinja",), default=False),
     )
     environment.filters.update(FILTERS)
     return environment

@@ -19,6 +19,7 @@ from typing import Any
 import jsonschema_rs
 
 from ..ir import ECMA_PATTERN_KEY, Api, Operation
+from ..literals import python_literal
 from ..names import PythonIdentifier, split_words
 from ..spec_walk import components_root, dereference, in_example, iter_nodes
 from ..templating import render_template
@@ -147,10 +148,9 @@ def _quick_start(api: Api, document: Mapping[str, Any], operation: Operation) ->
         operation=operation,
         call=".".join(operation.command_path),
         arguments="".join(
-            f"{p.python_name}={_python_literal(_parameter_value(document, operation, p.name))}, "
-            for p in operation.path_parameters
+            f"{p.python_name}={python_literal(p.example)}, " for p in operation.path_parameters
         ),
-        body=_python_literal(_minimal_body(document, operation)),
+        body=python_literal(_minimal_body(document, operation)),
         result_variable=PythonIdentifier(split_words(result)[-1]) if result else "result",
         result_id=model is not None and any(f.json_name == "id" for f in model.fields),
     )
@@ -159,29 +159,6 @@ def _quick_start(api: Api, document: Mapping[str, Any], operation: Operation) ->
 def _operation_node(document: Mapping[str, Any], operation: Operation) -> Mapping[str, Any]:
     node = document["paths"][operation.path][operation.method.lower()]
     return node if isinstance(node, Mapping) else {}
-
-
-def _parameter_value(document: Mapping[str, Any], operation: Operation, name: str) -> Any:
-    """The parameter's example in the spec, else ``default-project`` for ``projectId``.
-
-    ``default-<noun>`` is what the sandbox names the project it creates, so the
-    quick start runs against it as printed.
-    """
-    for raw in _operation_node(document, operation).get("parameters", []):
-        parameter = dereference(document, raw)
-        if not isinstance(parameter, Mapping) or parameter.get("name") != name:
-            continue
-        if "example" in parameter:
-            return parameter["example"]
-        examples = parameter.get("examples")
-        if isinstance(examples, Mapping) and examples:
-            first = dereference(document, next(iter(examples.values())))
-            if isinstance(first, Mapping) and "value" in first:
-                return first["value"]
-    words = split_words(name)
-    if len(words) > 1 and words[-1].lower() == "id":
-        words = words[:-1]
-    return "-".join(["default", *(word.lower() for word in words)])
 
 
 def _minimal_body(document: Mapping[str, Any], operation: Operation) -> Any:
@@ -236,26 +213,6 @@ def _deprecated(document: Mapping[str, Any], schema: Any) -> bool:
         return True
     resolved = dereference(document, schema)
     return isinstance(resolved, Mapping) and resolved.get("deprecated") is True
-
-
-def _python_literal(value: Any, level: int = 0) -> str:
-    """A Python literal for a JSON value, one key or item a line, as ruff formats it."""
-    if isinstance(value, dict) and value:
-        inner = INDENT * (level + 1)
-        items = [
-            f"{inner}{_python_literal(k)}: {_python_literal(v, level + 1)},"
-            for k, v in value.items()
-        ]
-        return "{\n" + "\n".join(items) + "\n" + INDENT * level + "}"
-    if isinstance(value, list) and value:
-        inner = INDENT * (level + 1)
-        items = [f"{inner}{_python_literal(v, level + 1)}," for v in value]
-        return "[\n" + "\n".join(items) + "\n" + INDENT * level + "]"
-    if isinstance(value, bool) or value is None:
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return json.dumps(value)
 
 
 # --------------------------------------------------------------------------- the runtime's defaults

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..schema_keywords import ANNOTATIONS, ASSERTIONS
+from ..schema_keywords import ANNOTATIONS, ASSERTIONS, length_words
 
 __all__ = [
     "TsCheck",
@@ -155,9 +155,8 @@ def _doc(schema: Mapping[str, Any], schemas: Mapping[str, Any]) -> tuple[str, ..
 
 
 def _constraint_notes(schema: Mapping[str, Any]) -> Iterator[str]:
-    if "minLength" in schema or "maxLength" in schema:
-        low, high = schema.get("minLength", 0), schema.get("maxLength", "any")
-        yield f"Length: {low} to {high} characters."
+    if (length := length_words(schema)) is not None:
+        yield f"Length: {length}."
     if "pattern" in schema:
         yield f"Pattern (ECMA-262): `{schema['pattern']}`"
     for key, sign in (

@@ -92,7 +92,7 @@ export interface BuildService {
   /**
    * A description of the service.
    *
-   * Length: 0 to 200 characters.
+   * Length: at most 200 characters.
    * Pattern (ECMA-262): `^[a-zA-Z0-9.,?\s\\/'"()[\];`%^&*\-_:!]+$`
    */
   description?: ServiceDescription;
@@ -251,7 +251,7 @@ export interface CreateBuildServiceRequest {
   /**
    * A description of the service.
    *
-   * Length: 0 to 200 characters.
+   * Length: at most 200 characters.
    * Pattern (ECMA-262): `^[a-zA-Z0-9.,?\s\\/'"()[\];`%^&*\-_:!]+$`
    */
   description?: ServiceDescription;
@@ -465,7 +465,7 @@ export type SecretFiles = { [key: string]: SecretFile };
 /**
  * A description of the service.
  *
- * Length: 0 to 200 characters.
+ * Length: at most 200 characters.
  * Pattern (ECMA-262): `^[a-zA-Z0-9.,?\s\\/'"()[\];`%^&*\-_:!]+$`
  */
 export type ServiceDescription = string;
@@ -510,7 +510,7 @@ export interface VcsData {
   /**
    * By default, if you have multiple version control accounts of the same provider linked, Northflank will pick a linked account that has access to the repository. If `vcsLinkId` is provided, Northflank will instead use your linked account with that ID.
    *
-   * Length: 24 to 24 characters.
+   * Length: exactly 24 characters.
    */
   vcsLinkId?: string;
 }

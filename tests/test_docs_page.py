@@ -1,0 +1,764 @@
+"""The reference page, ``generated/docs/index.html``, as readers and their tools meet it.
+
+* In headless Chromium (the system's, driven by ``tests/docs/page.mjs`` with the
+  playwright-core pinned in ``tools/node``), served by a live sandbox at ``/docs``:
+  it loads nothing but itself, its tabs, "Expand all", deep links and Copy work,
+  every field of the spec is there with its type, badges and constraints (the
+  expected set is computed here from ``spec/openapi.yaml``), and without
+  JavaScript every example and every ``<details>`` is still there. A full-page
+  screenshot is kept in ``test-artifacts/docs-page.png``.
+* Its examples run as printed, taken from the page itself: curl and the Python
+  and TypeScript clients against a live sandbox, ``nf-build`` with ``--dry-run``.
+* The HTML parses without a single error (html5lib, strict), its ids are unique
+  and its fragment links land on them.
+
+Layout checks (rows fit their boxes, no sideways scroll at 800 px, a deep link's row
+clear of the sticky header) are measured in the browser, not judged from pixels.
+
+Without ``node`` or playwright-core (``npm ci --prefix tools/node``) the tests that
+need them are skipped, unless NF_REQUIRE_NODE=1 (as in ``nox -s tests``) makes that
+a failure; without Chromium or curl (system packages), unless NF_REQUIRE_BROWSER=1
+(as in CI). ``NF_CHROMIUM`` names another Chromium.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import re
+import secrets
+import shutil
+import struct
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import html5lib
+import pytest
+
+from tests.cli_run import NF_BUILD, PROJECT, base_env
+from tests.live_sandbox import ROOT, LiveSandbox, start_sandbox
+from tests.spec_data import OPERATION, SPEC, example, oracle_for
+from tests.typescript_build import TOOLS_BIN, node_env
+
+DOCS = ROOT / "generated" / "docs" / "index.html"
+PAGE_SCRIPT = ROOT / "tests" / "docs" / "page.mjs"
+TOOLS_NODE = ROOT / "tools" / "node"
+PLAYWRIGHT = TOOLS_NODE / "node_modules" / "playwright-core" / "package.json"
+CHROMIUM = os.environ.get("NF_CHROMIUM", "/usr/bin/chromium")
+ARTIFACT = ROOT / "test-artifacts" / "docs-page.png"
+BROWSER_SECONDS = 120  # one run takes a few
+RUN_SECONDS = 60
+
+SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
+REF_PREFIX = "#/components/schemas/"
+SECTIONS = {"request-body": "body", "responses": "response", "errors": "error"}
+"""The page's section id -> the prefix of its rows' anchors."""
+EXAMPLE_BLOCKS = ("code-curl", "code-cli", "code-python", "code-typescript")
+DEEP_LINK = "body.buildSettings.dockerfile.dockerFilePath"
+EXAMPLE_NAME = example("request", "dockerfileBuild")["name"]
+
+
+def _require(missing: list[str]) -> None:
+    """Skip for what is missing, or fail when the environment forbids skipping it.
+
+    Node and the npm tools come with ``nox -s tests`` (NF_REQUIRE_NODE=1 there);
+    Chromium and curl are system packages, which CI installs and requires
+    (NF_REQUIRE_BROWSER=1), and which a machine with only Python may lack.
+    """
+    if not missing:
+        return
+    why = f"missing {', '.join(missing)}"
+    system = [m for m in missing if m.lower().startswith(("chromium", "curl"))]
+    tools = [m for m in missing if m not in system]
+    if system and os.environ.get("NF_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{why} (NF_REQUIRE_BROWSER=1 forbids skipping)")
+    if tools and os.environ.get("NF_REQUIRE_NODE") == "1":
+        pytest.fail(f"{why} (NF_REQUIRE_NODE=1 forbids skipping)")
+    pytest.skip(why)
+
+
+def _run(
+    command: list[str | Path], *, cwd: Path, env: dict[str, str], timeout: float = RUN_SECONDS
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        encoding="utf-8",
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _fresh_name(what: str) -> str:
+    """A service name no other run uses; the id the API derives from it is in lower case."""
+    return f"Docs {what} {secrets.token_hex(5)}"
+
+
+# --------------------------------------------------------------------------- the page's source
+
+
+def _parse(text: str) -> Any:
+    """The page as an ElementTree, from the same parser as browsers' (strict: errors raise)."""
+    parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
+    return parser.parse(text)
+
+
+@pytest.fixture(scope="module")
+def source() -> str:
+    return DOCS.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def tree(source: str) -> Any:
+    return _parse(source)
+
+
+@pytest.fixture(scope="module")
+def blocks(tree: Any) -> dict[str, str]:
+    """The text of each example block, unescaped, as the page's own <code> elements hold it."""
+    found = {
+        element.get("id"): "".join(element.itertext())
+        for element in tree.iter("code")
+        if element.get("id") in (*EXAMPLE_BLOCKS, "response-example")
+    }
+    assert sorted(found) == sorted((*EXAMPLE_BLOCKS, "response-example"))
+    return found
+
+
+def test_html_parses_without_errors(source: str) -> None:
+    _parse(source)  # html5lib.html5parser.ParseError on the first error
+
+
+def test_ids_are_unique(tree: Any) -> None:
+    ids = [element.get("id") for element in tree.iter() if element.get("id") is not None]
+    repeated = sorted({value for value in ids if ids.count(value) > 1})
+    assert repeated == []
+    assert all(ids), "an empty id attribute"
+
+
+def test_fragment_links_land_on_ids(tree: Any) -> None:
+    ids = {element.get("id") for element in tree.iter()}
+    links = [element.get("href") for element in tree.iter("a") if element.get("href")]
+    fragments = [unquote(href[1:]) for href in links if href.startswith("#") and href != "#"]
+    assert len(fragments) > 100
+    assert sorted({f for f in fragments if f not in ids}) == []
+
+
+def test_every_field_name_links_to_a_row(tree: Any) -> None:
+    empty = [
+        "".join(element.itertext())
+        for element in tree.iter("a")
+        if element.get("class") == "name" and element.get("href") == "#"
+    ]
+    assert empty == []
+
+
+def test_page_loads_nothing_else(tree: Any) -> None:
+    """No stylesheet, script, image or font from elsewhere: the page is one file."""
+    outside = [
+        f"<{element.tag} {name}={value!r}>"
+        for element in tree.iter()
+        for name, value in element.attrib.items()
+        if name in ("src", "srcset", "poster", "data", "action")
+        or (name == "href" and element.tag != "a")
+    ]
+    assert outside == []
+
+
+def test_response_and_error_examples_match_their_schemas(tree: Any, blocks: dict[str, str]) -> None:
+    response = json.loads(blocks["response-example"])
+    assert response == example("200", "dockerfileBuild")
+    oracle_for("CreateBuildServiceResponse").validate(response)
+    errors = [
+        json.loads("".join(element.itertext()))
+        for pre in tree.iter("pre")
+        if pre.get("class") == "error-example"
+        for element in pre.iter("code")
+    ]
+    assert [e["error"]["status"] for e in errors] == [400, 409]
+    for body in errors:
+        oracle_for("ErrorResponse").validate(body)
+
+
+# --------------------------------------------------------------------------- the examples run
+
+
+@pytest.fixture
+def curl() -> str:
+    path = shutil.which("curl")
+    _require([] if path else ["curl"])
+    assert path is not None
+    return path
+
+
+def _client_env(server: LiveSandbox, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NORTHFLANK_")}
+    return {
+        **env,
+        "NORTHFLANK_BASE_URL": server.url,
+        "NORTHFLANK_API_TOKEN": server.admin_token,
+        **extra,
+    }
+
+
+def _with_name(code: str, name: str) -> str:
+    quoted = json.dumps(EXAMPLE_NAME)
+    assert code.count(quoted) == 1, f"the example's name {quoted} is not in the code once"
+    return code.replace(quoted, json.dumps(name))
+
+
+def test_curl_example_creates_the_service(
+    curl: str, blocks: dict[str, str], sandbox: LiveSandbox, tmp_path: Path
+) -> None:
+    """Run as printed: a fresh sandbox, so the example's own name is free."""
+    done = _run(["bash", "-c", blocks["code-curl"]], cwd=tmp_path, env=_client_env(sandbox))
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer.get("data", {}).get("id") == "example-service", done.stdout
+    assert answer["data"]["name"] == EXAMPLE_NAME
+    oracle_for("CreateBuildServiceResponse").validate(answer)
+
+
+def test_cli_example_sends_the_spec_example(blocks: dict[str, str], tmp_path: Path) -> None:
+    """``--dry-run -o json`` on the printed command line; nothing is sent."""
+    command, heredoc = blocks["code-cli"].split("\n", 1)
+    assert command.startswith("nf-build "), command
+    assert command.endswith(" -f - <<'EOF'"), command
+    command = command.removesuffix(" <<'EOF'") + " --dry-run -o json <<'EOF'"
+    env = {
+        **base_env(tmp_path),
+        "PATH": f"{NF_BUILD.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        # Were anything sent, it would fail here at once rather than reach the real API.
+        "NORTHFLANK_BASE_URL": "http://127.0.0.1:9",
+        "NORTHFLANK_API_TOKEN": "nfsb_docs_page_never_sent",
+    }
+    done = _run(["bash", "-c", f"{command}\n{heredoc}"], cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    request = json.loads(done.stdout)
+    assert request["method"] == "POST"
+    assert request["url"] == f"http://127.0.0.1:9/v1/projects/{PROJECT}/services/build"
+    assert request["body"] == example("request", "dockerfileBuild")
+
+
+def test_python_example_creates_the_service(
+    blocks: dict[str, str], sandbox: LiveSandbox, tmp_path: Path
+) -> None:
+    name = _fresh_name("Python")
+    script = tmp_path / "example.py"
+    script.write_text(_with_name(blocks["code-python"], name), encoding="utf-8")
+    done = _run([sys.executable, script], cwd=tmp_path, env=_client_env(sandbox))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == name.lower().replace(" ", "-")
+
+
+def _node_path() -> dict[str, str]:
+    """``node_env``'s PATH (the pinned tools first), for the same ``node`` as the other tests."""
+    return {"PATH": node_env()["PATH"]}
+
+
+@pytest.fixture
+def node_package(request: pytest.FixtureRequest) -> Path:
+    """The built TypeScript package; skipped without Node and its tools, unless required."""
+    missing = [
+        what
+        for what, present in (
+            ("node on PATH", shutil.which("node") is not None),
+            ("tools/node (npm ci --prefix tools/node)", (TOOLS_BIN / "tsc").exists()),
+        )
+        if not present
+    ]
+    _require(missing)
+    package: Path = request.getfixturevalue("typescript_package")
+    return package
+
+
+def test_typescript_example_creates_the_service(
+    blocks: dict[str, str], sandbox: LiveSandbox, node_package: Path, tmp_path: Path
+) -> None:
+    name = _fresh_name("TypeScript")
+    modules = tmp_path / "node_modules"
+    modules.mkdir()
+    (modules / "northflank-build").symlink_to(node_package, target_is_directory=True)
+    script = tmp_path / "example.mjs"
+    script.write_text(_with_name(blocks["code-typescript"], name), encoding="utf-8")
+    done = _run(["node", script], cwd=tmp_path, env=_client_env(sandbox, **_node_path()))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == name.lower().replace(" ", "-")
+
+
+# --------------------------------------------------------------------------- in the browser
+
+
+@dataclass(frozen=True)
+class Browsed:
+    result: dict[str, Any]
+    url: str
+    screenshot: Path
+
+
+def _executable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+@pytest.fixture(scope="module")
+def browsed(tmp_path_factory: pytest.TempPathFactory) -> Browsed:
+    """``tests/docs/page.mjs`` once against a live sandbox's ``/docs``."""
+    node = shutil.which("node")
+    _require(
+        [
+            what
+            for what, present in (
+                ("node on PATH", node is not None),
+                ("playwright-core (npm ci --prefix tools/node)", PLAYWRIGHT.exists()),
+                (f"Chromium at {CHROMIUM} (apt-get install chromium)", _executable(CHROMIUM)),
+            )
+            if not present
+        ]
+    )
+    folder = tmp_path_factory.mktemp("docs-page")
+    screenshot = folder / "docs-page.png"
+    server = start_sandbox(folder / "sandbox", "--quiet", "--rate-limit", "off")
+    try:
+        url = f"{server.url}/docs"
+        env = node_env(
+            NF_DOCS_URL=url,
+            NF_DOCS_SCREENSHOT=str(screenshot),
+            NF_CHROMIUM=CHROMIUM,
+            NF_PLAYWRIGHT=str(TOOLS_NODE / "package.json"),
+        )
+        done = _run(["node", PAGE_SCRIPT], cwd=folder, env=env, timeout=BROWSER_SECONDS)
+    finally:
+        server.stop()
+    if done.returncode != 0:
+        pytest.fail(f"tests/docs/page.mjs failed:\n{done.stderr[-4000:]}", pytrace=False)
+    if screenshot.exists():
+        ARTIFACT.parent.mkdir(exist_ok=True)
+        partial = ARTIFACT.with_name(f".{ARTIFACT.name}.{os.getpid()}")
+        shutil.copyfile(screenshot, partial)
+        partial.replace(ARTIFACT)  # whole, even with several workers writing it
+    return Browsed(json.loads(done.stdout), url, screenshot)
+
+
+def test_page_requests_only_itself(browsed: Browsed) -> None:
+    requests = browsed.result["requests"] + browsed.result["noScript"]["requests"]
+    others = sorted({r["url"] for r in requests if r["url"].split("#")[0] != browsed.url})
+    assert others == []
+    assert {r["resourceType"] for r in requests} == {"document"}
+    assert browsed.result["status"] == 200
+    assert browsed.result["contentType"].startswith("text/html")
+
+
+def test_page_runs_without_errors(browsed: Browsed) -> None:
+    """No console error or warning, no uncaught exception, no CSP violation; standards mode."""
+    assert browsed.result["problems"] == []
+    assert browsed.result["noScript"]["problems"] == []
+    assert browsed.result["compatMode"] == "CSS1Compat"
+    assert browsed.result["scriptRan"] is True
+    assert browsed.result["title"] == SPEC["info"]["title"]
+
+
+def test_each_tab_shows_its_panel_only(browsed: Browsed) -> None:
+    tabs = browsed.result["tabs"]
+    assert [tab["label"] for tab in tabs] == ["curl", "nf-build", "Python", "TypeScript"]
+    panels = {tab["controls"] for tab in tabs}
+    for tab in tabs:
+        assert tab["visible"] == [tab["controls"]], tab
+        assert set(tab["hidden"]) == panels - {tab["controls"]}, tab
+        assert tab["selected"] == [tab["controls"].replace("example-", "tab-")], tab
+
+
+def test_expand_and_collapse_all(browsed: Browsed) -> None:
+    expand = browsed.result["expand"]
+    total = expand["before"]["total"]
+    assert total >= 10
+    assert expand["before"] == {"total": total, "open": 0}
+    assert expand["afterExpand"] == {"total": total, "open": total}
+    assert expand["afterCollapse"] == {"total": total, "open": 0}
+
+
+def test_examples_in_the_browser_are_the_source_text(
+    browsed: Browsed, blocks: dict[str, str], tree: Any
+) -> None:
+    assert browsed.result["code"] == blocks
+    assert browsed.result["errorExamples"] == [
+        "".join(code.itertext())
+        for pre in tree.iter("pre")
+        if pre.get("class") == "error-example"
+        for code in pre.iter("code")
+    ]
+
+
+def test_copy_button_copies_its_example(browsed: Browsed) -> None:
+    copy = browsed.result["copy"]
+    assert copy["target"] == "code-curl"
+    assert copy["label"] == "Copied"
+    assert copy["clipboard"] == copy["expected"] != ""
+
+
+def test_hash_change_reveals_a_nested_row(browsed: Browsed) -> None:
+    state = browsed.result["deepLink"]["onHashChange"]
+    assert state["found"], state
+    assert state["targeted"], state
+    assert state["closedAncestors"] == [], state
+    assert state["inView"], state
+    assert state["nameSeen"], state
+
+
+def test_deep_link_opens_the_rows_ancestors(browsed: Browsed) -> None:
+    state = browsed.result["deepLink"]["onLoad"]
+    assert state["found"], state
+    assert state["targeted"], state
+    assert state["visible"], state
+    assert state["closedAncestors"] == [], state
+
+
+def test_deep_link_shows_the_row_below_the_header(browsed: Browsed) -> None:
+    state = browsed.result["deepLink"]["onLoad"]
+    assert state["nameSeen"], state
+    assert state["inView"], state
+
+
+def test_field_rows_fit_their_boxes(browsed: Browsed) -> None:
+    assert browsed.result["layout"]["wide"]["overflowingRows"] == []
+
+
+def test_narrow_window_does_not_scroll_sideways(browsed: Browsed) -> None:
+    narrow = browsed.result["layout"]["narrow"]
+    assert narrow["pageWidth"] <= narrow["viewportWidth"], narrow
+
+
+def test_wide_window_does_not_scroll_sideways(browsed: Browsed) -> None:
+    wide = browsed.result["layout"]["wide"]
+    assert wide["pageWidth"] <= wide["viewportWidth"], wide
+
+
+def test_screenshot_is_a_full_page_png(browsed: Browsed) -> None:
+    for path in (browsed.screenshot, ARTIFACT):
+        data = path.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n", path
+        assert data[12:16] == b"IHDR", path
+        width, height = struct.unpack(">II", data[16:24])
+        assert width == 1440, (path, width)
+        assert height > 3000, (path, height)  # the whole page, every <details> open
+        assert 50_000 < len(data) < 30_000_000, (path, len(data))
+
+
+def test_without_javascript(browsed: Browsed) -> None:
+    """Every example shown with its heading; the script-only controls hidden; the trees there."""
+    no_script = browsed.result["noScript"]
+    assert no_script["scriptRan"] is False
+    assert [p["id"] for p in no_script["panels"]] == [f"example-{k}" for k in _example_keys()]
+    for panel in no_script["panels"]:
+        assert panel["visible"], panel
+        assert panel["headingVisible"], panel
+        assert panel["codeVisible"], panel
+    assert not no_script["tablistVisible"]
+    assert not no_script["copyVisible"]
+    assert not no_script["treeToolsVisible"]
+    assert no_script["bodyDetails"] == browsed.result["expand"]["before"]
+    assert no_script["detailsTotal"] == browsed.result["detailsTotal"]
+    assert no_script["fieldRows"] == len(browsed.result["fields"])
+    assert no_script["summaryOpens"] is True
+
+
+def _example_keys() -> list[str]:
+    return [block.removeprefix("code-") for block in EXAMPLE_BLOCKS]
+
+
+# --------------------------------------------------------------------------- fields and the spec
+
+
+@dataclass(frozen=True)
+class Field:
+    """What the page must show of one property, computed from the spec."""
+
+    required: bool
+    type: str
+    constraints: tuple[tuple[str, Any], ...]
+    enum: tuple[str, ...]
+    deprecated: bool
+    description: str
+    value_description: str
+    """The description of an array's items or a map's values, where it has its own."""
+
+
+STRING_AND_NUMBER_KEYWORDS = (
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+)
+ARRAY_KEYWORDS = ("minItems", "maxItems")
+
+
+def _resolve(node: dict[str, Any]) -> dict[str, Any]:
+    """A ``$ref``'s target, resolved in turn, with the keywords beside the ``$ref`` over it."""
+    resolved: dict[str, Any] = {}
+    ref = node.get("$ref")
+    if ref is not None:
+        assert ref.startswith(REF_PREFIX), ref
+        resolved.update(_resolve(SCHEMAS[ref.removeprefix(REF_PREFIX)]))
+    resolved.update((key, value) for key, value in node.items() if key != "$ref")
+    return resolved
+
+
+def _values(schema: dict[str, Any]) -> dict[str, Any] | None:
+    """An array's items, or a map's values (an object with only ``additionalProperties``)."""
+    if schema.get("type") == "array":
+        return _resolve(schema["items"])
+    extra = schema.get("additionalProperties")
+    if schema.get("type") == "object" and "properties" not in schema and isinstance(extra, dict):
+        return _resolve(extra)
+    return None
+
+
+def _type(schema: dict[str, Any]) -> str:
+    if "oneOf" in schema:
+        return "one of"
+    values = _values(schema)
+    if values is not None:
+        kind = "array" if schema["type"] == "array" else "map"
+        return f"{kind} of {_type(values)}"
+    return str(schema["type"])
+
+
+def _words(text: str) -> str:
+    """Prose as the page shows it: one space between words, `code` spans without backticks."""
+    return " ".join(text.replace("`", "").split())
+
+
+def _field(schema: dict[str, Any], required: bool) -> Field:
+    values = _values(schema)
+    constraints = {key: schema[key] for key in ARRAY_KEYWORDS if key in schema}
+    shown = values if values is not None else schema
+    constraints |= {key: shown[key] for key in STRING_AND_NUMBER_KEYWORDS if key in shown}
+    own = _words(schema.get("description", ""))
+    of_values = _words((values or {}).get("description", ""))
+    return Field(
+        required=required,
+        type=_type(schema),
+        constraints=tuple(sorted(constraints.items())),
+        enum=tuple(
+            v if isinstance(v, str) else json.dumps(v)
+            for v in shown.get("enum", [])
+            if _within_bounds(shown, v)
+        ),
+        deprecated=bool(schema.get("deprecated", False)),
+        description=own,
+        value_description=of_values if of_values != own else "",
+    )
+
+
+def _within_bounds(schema: dict[str, Any], value: Any) -> bool:
+    """Whether an enum value also meets its schema's numeric bounds (the page lists only those)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return True
+    return (
+        value >= schema.get("minimum", value)
+        and value <= schema.get("maximum", value)
+        and ("exclusiveMinimum" not in schema or value > schema["exclusiveMinimum"])
+        and ("exclusiveMaximum" not in schema or value < schema["exclusiveMaximum"])
+    )
+
+
+def _walk(schema: dict[str, Any], path: tuple[str, ...]) -> Iterator[tuple[str, Field]]:
+    """Every property under ``schema``, in order: each ``oneOf`` branch, each map's values."""
+    required = set(schema.get("required", []))
+    for name, node in schema.get("properties", {}).items():
+        child = _resolve(node)
+        here = (*path, name)
+        yield ".".join(here), _field(child, name in required)
+        values = _values(child)
+        if "oneOf" in child:
+            for branch in child["oneOf"]:
+                yield from _walk(_resolve(branch), here)
+        elif "properties" in child:
+            yield from _walk(child, here)
+        elif values is not None:
+            yield from _walk(values, (*here, "*"))
+
+
+def _media_schema(owner: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in owner:
+        owner = SPEC["components"]["responses"][owner["$ref"].rsplit("/", 1)[-1]]
+    return _resolve(owner["content"]["application/json"]["schema"])
+
+
+@functools.cache
+def _expected() -> dict[str, list[tuple[str, Field]]]:
+    """Per prefix, (path, field) for every property of the spec, in document order."""
+    errors = [r for status, r in OPERATION["responses"].items() if int(status) >= 400]
+    error_schemas = {json.dumps(_media_schema(r), sort_keys=True) for r in errors}
+    assert len(error_schemas) == 1, "the page shows one error envelope"
+    return {
+        "body": list(_walk(_media_schema(OPERATION["requestBody"]), ())),
+        "response": list(_walk(_media_schema(OPERATION["responses"]["200"]), ())),
+        "error": list(_walk(_media_schema(errors[0]), ())),
+    }
+
+
+CONSTRAINT_TEXTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"exactly (\d+) characters", ("minLength", "maxLength")),
+    (r"(\d+) to (\d+) characters", ("minLength", "maxLength")),
+    (r"at most (\d+) characters", ("maxLength",)),
+    (r"at least (\d+) characters", ("minLength",)),
+    (r"at least (\d+) items", ("minItems",)),
+    (r"at most (\d+) items", ("maxItems",)),
+    (r"minimum (\S+)", ("minimum",)),
+    (r"maximum (\S+)", ("maximum",)),
+    (r"greater than (\S+)", ("exclusiveMinimum",)),
+    (r"less than (\S+)", ("exclusiveMaximum",)),
+)
+
+
+def _read_constraints(texts: list[str]) -> tuple[tuple[str, Any], ...]:
+    """The page's constraint texts back into JSON Schema keywords."""
+    found: dict[str, Any] = {}
+    for text in texts:
+        # "each item: ..." or "each value: ...": a keyword of the items or values, which the
+        # expected fields merge into the field's own.
+        text = re.sub(r"^each (?:item|value): ", "", text)
+        if text.startswith("pattern: "):
+            found["pattern"] = text.removeprefix("pattern: ")
+            continue
+        for regex, keywords in CONSTRAINT_TEXTS:
+            if match := re.fullmatch(regex, text):
+                numbers = [json.loads(group) for group in match.groups()]
+                if len(numbers) == 1:  # "exactly N characters": both bounds
+                    numbers *= len(keywords)
+                found |= dict(zip(keywords, numbers, strict=True))
+                break
+        else:
+            raise AssertionError(f"a constraint the test cannot read: {text!r}")
+    return tuple(sorted(found.items()))
+
+
+def _shown(row: dict[str, Any]) -> Field:
+    text = row["description"] or ""
+    own, of_values = text, ""
+    if match := re.search(r"(?:^| )Each (?:item|value): ", text):
+        own, of_values = text[: match.start()], text[match.end() :]
+    return Field(
+        required=row["required"],
+        type=row["type"],
+        constraints=_read_constraints(row["constraints"]),
+        enum=tuple(row["enum"]),
+        deprecated=row["deprecated"],
+        description=own,
+        value_description=of_values,
+    )
+
+
+def _rows(browsed: Browsed) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """Per prefix, (path, row) for every li.field the browser saw, in document order."""
+    rows: dict[str, list[tuple[str, dict[str, Any]]]] = {prefix: [] for prefix in SECTIONS.values()}
+    for row in browsed.result["fields"]:
+        if row["section"] in SECTIONS:
+            rows[SECTIONS[row["section"]]].append((row["path"] or row["name"], row))
+    return rows
+
+
+def test_constraint_texts_read_back() -> None:
+    assert _read_constraints(["exactly 24 characters"]) == (("maxLength", 24), ("minLength", 24))
+    assert _read_constraints(["3 to 54 characters", "pattern: ^a b$"]) == (
+        ("maxLength", 54),
+        ("minLength", 3),
+        ("pattern", "^a b$"),
+    )
+    assert _read_constraints(["minimum 400", "maximum 599"]) == (
+        ("maximum", 599),
+        ("minimum", 400),
+    )
+
+
+@pytest.mark.parametrize("prefix", ["body", "response", "error"])
+def test_every_spec_field_is_shown(browsed: Browsed, prefix: str) -> None:
+    """The same paths, in the same order, each with its type, badges and constraints."""
+    expected = _expected()[prefix]
+    rows = _rows(browsed)[prefix]
+    assert [path for path, _ in rows] == [path for path, _ in expected]
+    wrong = {
+        path: {"spec": want, "page": got}
+        for (path, want), (_, row) in zip(expected, rows, strict=True)
+        if (got := _shown(row)) != want
+    }
+    assert wrong == {}
+
+
+@pytest.mark.parametrize("prefix", ["body", "response", "error"])
+def test_rows_are_anchored_at_their_paths(browsed: Browsed, prefix: str) -> None:
+    """The first row of each path has the id ``<prefix>.<path>``; a repeated one has none."""
+    seen: set[str] = set()
+    for path, row in _rows(browsed)[prefix]:
+        anchor = f"{prefix}.{path}"
+        assert row["id"] == (None if path in seen else anchor), row
+        seen.add(path)
+        if row["id"]:
+            assert row["href"] == f"#{anchor}", row
+        assert row["visible"], f"{anchor} is hidden with every <details> open"
+        assert row["parent"] == (row["type"] == "one of" or _has_fields(prefix, path)), row
+
+
+def _has_fields(prefix: str, path: str) -> bool:
+    return any(p.startswith(f"{path}.") for p, _ in _expected()[prefix])
+
+
+def test_deep_link_row_is_in_the_dockerfile_alternative(browsed: Browsed) -> None:
+    rows = {row["id"]: row for row in browsed.result["fields"] if row["id"]}
+    assert rows[DEEP_LINK]["alternative"] == "Dockerfile build"
+    assert rows[DEEP_LINK]["required"] is True
+
+
+def test_path_parameters_are_shown(browsed: Browsed) -> None:
+    shown = [
+        (row["id"], row["name"], row["type"], row["required"], row["description"])
+        for row in browsed.result["fields"]
+        if row["section"] == "path-parameters"
+    ]
+    assert shown == [
+        (f"path.{p['name']}", p["name"], p["schema"]["type"], p["required"], p["description"])
+        for p in OPERATION["parameters"]
+        if p["in"] == "path"
+    ]
+
+
+def test_item_and_value_descriptions_are_shown(browsed: Browsed) -> None:
+    rows = {
+        f"{SECTIONS[row['section']]}.{row['path'] or row['name']}": row
+        for row in browsed.result["fields"]
+        if row["section"] in SECTIONS and row["id"]
+    }
+    missing = {
+        f"{prefix}.{path}": field.value_description
+        for prefix, fields in _expected().items()
+        for path, field in fields
+        if field.value_description
+        and field.value_description not in (rows[f"{prefix}.{path}"]["description"] or "")
+    }
+    assert missing == {}
+
+
+def test_listed_values_are_within_the_bounds(browsed: Browsed) -> None:
+    outside = {}
+    for row in browsed.result["fields"]:
+        bounds = dict(_read_constraints(row["constraints"]))
+        low, high = bounds.get("minimum", -math.inf), bounds.get("maximum", math.inf)
+        if row["type"] not in ("integer", "number"):
+            continue
+        numbers = [json.loads(value) for value in row["enum"]]
+        if wrong := [n for n in numbers if not low <= n <= high]:
+            outside[row["id"] or row["path"]] = wrong
+    assert outside == {}
