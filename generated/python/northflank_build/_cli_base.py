@@ -543,12 +543,12 @@ def _field_errors(command: Command, body: Mapping[str, Any]) -> list[Any]:
     """The models' verdict on ``body``: one `FieldError` per failing JSON path."""
     from pydantic import ValidationError
 
-    from northflank_build._errors import field_errors
-
     model = getattr(_generated("models"), command.request_model)
     try:
         model.model_validate(body)
     except ValidationError as error:
+        from northflank_build._errors import field_errors  # only a failure needs its paths
+
         return field_errors(model, error)
     return []
 

@@ -539,13 +539,14 @@ def _set(body: dict[str, Any], field: BodyField, value: Any) -> None:
 
 def _field_errors(command: Command, body: Mapping[str, Any]) -> list[Any]:
     """The models' verdict on ``body``: one `FieldError` per failing JSON path."""
-    from northflank_build._errors import field_errors
     from pydantic import ValidationError
 
     model = getattr(_generated("models"), command.request_model)
     try:
         model.model_validate(body)
     except ValidationError as error:
+        from northflank_build._errors import field_errors  # only a failure needs its paths
+
         return field_errors(model, error)
     return []
 
