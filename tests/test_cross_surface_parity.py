@@ -36,10 +36,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import os
 import random
 import re
-import shutil
 import subprocess
 import time
 from collections import Counter
@@ -60,7 +58,7 @@ from sandbox.app import MAX_BODY_BYTES
 from tests.live_sandbox import LiveSandbox, run_bounded
 from tests.spec_data import SPEC, example, oracle_for
 from tests.test_model_parity import REQUEST, _json_bodies, _snake_case, mutate, seeds
-from tests.typescript_build import TOOLS_BIN, node_env
+from tests.typescript_build import node_env
 
 VERDICTS_SCRIPT = Path(__file__).resolve().parent / "ts" / "verdicts.mjs"
 PROJECT = "default-project"
@@ -719,25 +717,6 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     return build_corpus(tmp_path_factory.mktemp("cross-surface"))
 
 
-@pytest.fixture(scope="session")
-def node_package(request: pytest.FixtureRequest) -> Path:
-    """The built TypeScript package; skipped without Node and its tools, unless required."""
-    missing = [
-        what
-        for what, present in (
-            ("node on PATH", shutil.which("node") is not None),
-            ("tools/node (npm ci --prefix tools/node)", (TOOLS_BIN / "tsc").exists()),
-        )
-        if not present
-    ]
-    if missing:
-        if os.environ.get("NF_REQUIRE_NODE") == "1":
-            pytest.fail(f"missing {', '.join(missing)} (NF_REQUIRE_NODE=1 forbids skipping)")
-        pytest.skip(f"missing {', '.join(missing)}")
-    package: Path = request.getfixturevalue("typescript_package")
-    return package
-
-
 @dataclass
 class Verdicts:
     """Three verdicts on every body of the corpus, in its order; the sandbox's come later."""
@@ -749,13 +728,13 @@ class Verdicts:
 
 
 @pytest.fixture(scope="session")
-def verdicts(corpus: Corpus, node_package: Path) -> Verdicts:
+def verdicts(corpus: Corpus, typescript_package: Path) -> Verdicts:
     python = [python_verdict(case.body) for case in corpus.cases]
     return Verdicts(
         spec=[spec_verdict(case.body) for case in corpus.cases],
         python=[verdict for verdict, _ in python],
         python_paths=[paths for _, paths in python],
-        typescript=typescript_verdicts(node_package, corpus),
+        typescript=typescript_verdicts(typescript_package, corpus),
     )
 
 

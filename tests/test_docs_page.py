@@ -45,7 +45,7 @@ import pytest
 from tests.cli_run import NF_BUILD, PROJECT, base_env
 from tests.live_sandbox import ROOT, LiveSandbox, start_sandbox
 from tests.spec_data import OPERATION, SPEC, example, oracle_for
-from tests.typescript_build import TOOLS_BIN, node_env
+from tests.typescript_build import node_env
 
 DOCS = ROOT / "generated" / "docs" / "index.html"
 PAGE_SCRIPT = ROOT / "tests" / "docs" / "page.mjs"
@@ -266,29 +266,13 @@ def _node_path() -> dict[str, str]:
     return {"PATH": node_env()["PATH"]}
 
 
-@pytest.fixture
-def node_package(request: pytest.FixtureRequest) -> Path:
-    """The built TypeScript package; skipped without Node and its tools, unless required."""
-    missing = [
-        what
-        for what, present in (
-            ("node on PATH", shutil.which("node") is not None),
-            ("tools/node (npm ci --prefix tools/node)", (TOOLS_BIN / "tsc").exists()),
-        )
-        if not present
-    ]
-    _require(missing)
-    package: Path = request.getfixturevalue("typescript_package")
-    return package
-
-
 def test_typescript_example_creates_the_service(
-    blocks: dict[str, str], sandbox: LiveSandbox, node_package: Path, tmp_path: Path
+    blocks: dict[str, str], sandbox: LiveSandbox, typescript_package: Path, tmp_path: Path
 ) -> None:
     name = _fresh_name("TypeScript")
     modules = tmp_path / "node_modules"
     modules.mkdir()
-    (modules / "northflank-build").symlink_to(node_package, target_is_directory=True)
+    (modules / "northflank-build").symlink_to(typescript_package, target_is_directory=True)
     script = tmp_path / "example.mjs"
     script.write_text(_with_name(blocks["code-typescript"], name), encoding="utf-8")
     done = _run(["node", script], cwd=tmp_path, env=_client_env(sandbox, **_node_path()))

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import secrets
 import shutil
@@ -33,7 +32,13 @@ from sandbox.tokens import hash_token
 from tests.cli_run import PROJECT, counting_sandbox, fresh_token
 from tests.live_sandbox import ROOT, LiveSandbox
 from tests.spec_data import SPEC_PATH, example
-from tests.typescript_build import GENERATED_TYPESCRIPT, TOOLS_BIN, node_env
+from tests.typescript_build import (
+    GENERATED_TYPESCRIPT,
+    TOOLS_BIN,
+    missing_node_tools,
+    node_env,
+    skip_unless_required,
+)
 
 TS_TESTS = ROOT / "tests" / "ts"
 NODE_SUITE_SECONDS = 120  # it takes a few
@@ -53,26 +58,8 @@ def node_tools() -> dict[str, str]:
         "npm": _tool("npm"),
         "tsc": _tool("tsc", str(TOOLS_BIN)),
     }
-    missing = [name for name, path in found.items() if path is None]
-    if missing:
-        why = f"{', '.join(missing)} not found"
-        if found["tsc"] is None:
-            why += " (for tsc, run `npm ci --prefix tools/node`)"
-        if os.environ.get("NF_REQUIRE_NODE") == "1":
-            pytest.fail(f"{why}; NF_REQUIRE_NODE=1 forbids skipping the TypeScript tests")
-        pytest.skip(why)
+    skip_unless_required(missing_node_tools())
     return {name: path for name, path in found.items() if path is not None}
-
-
-@pytest.fixture
-def package(node_tools: dict[str, str], request: pytest.FixtureRequest) -> Path:
-    """The built package (``dist/esm``, ``dist/cjs``), once the tools are known to be there.
-
-    The session fixture is asked for only now: as an argument, its wider scope would
-    build it (and fail) before `node_tools` could skip.
-    """
-    built: Path = request.getfixturevalue("typescript_package")
-    return built
 
 
 def run(
@@ -94,11 +81,11 @@ def shown(done: subprocess.CompletedProcess[str]) -> str:
     return f"exit {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
 
 
-def link_package(app: Path, package: Path) -> None:
+def link_package(app: Path, typescript_package: Path) -> None:
     """``app/node_modules/northflank-build``: the built package, as an installed dependency."""
     modules = app / "node_modules"
     modules.mkdir(parents=True)
-    (modules / "northflank-build").symlink_to(package, target_is_directory=True)
+    (modules / "northflank-build").symlink_to(typescript_package, target_is_directory=True)
 
 
 # --- The Node suite ----------------------------------------------------------
@@ -130,12 +117,14 @@ def summary(output: str) -> dict[str, int]:
     return {name: int(count) for name, count in found}
 
 
-def test_node_suite(package: Path, node_tools: dict[str, str], counting: LiveSandbox) -> None:
+def test_node_suite(
+    typescript_package: Path, node_tools: dict[str, str], counting: LiveSandbox
+) -> None:
     files = sorted(TS_TESTS.glob("*.test.mjs"))
     assert files, f"no tests in {TS_TESTS}"
     env = {k: v for k, v in node_env().items() if not k.startswith("NORTHFLANK_")}
     env.update(
-        NF_TS_PACKAGE=str(package),
+        NF_TS_PACKAGE=str(typescript_package),
         NF_SANDBOX_URL=counting.url,
         NF_SANDBOX_TOKEN=fresh_token(counting),
         NF_SANDBOX_QUIET_TOKEN=fresh_token(counting),
@@ -162,9 +151,12 @@ def test_node_suite(package: Path, node_tools: dict[str, str], counting: LiveSan
 
 @pytest.mark.parametrize("tsconfig", ["tsconfig.json", "tsconfig.cjs.json"])
 def test_the_package_type_checks_strictly(
-    package: Path, node_tools: dict[str, str], tsconfig: str
+    typescript_package: Path, node_tools: dict[str, str], tsconfig: str
 ) -> None:
-    done = run([node_tools["tsc"], "--strict", "--noEmit", "-p", package / tsconfig], package)
+    done = run(
+        [node_tools["tsc"], "--strict", "--noEmit", "-p", typescript_package / tsconfig],
+        typescript_package,
+    )
     assert done.returncode == 0, shown(done)
     assert done.stdout.strip() == "", shown(done)
 
@@ -183,12 +175,12 @@ CONSUMERS = {
 
 @pytest.mark.parametrize("consumer", sorted(CONSUMERS))
 def test_a_users_typescript_compiles_against_the_declarations(
-    package: Path, node_tools: dict[str, str], tmp_path: Path, consumer: str
+    typescript_package: Path, node_tools: dict[str, str], tmp_path: Path, consumer: str
 ) -> None:
     """``typed_usage.ts`` type-checks, its ``@ts-expect-error`` lines included."""
     manifest, resolution = CONSUMERS[consumer]
     app = tmp_path / "app"
-    link_package(app, package)
+    link_package(app, typescript_package)
     shutil.copy(TS_TESTS / "typed_usage.ts", app / "typed_usage.ts")
     (app / "package.json").write_text(json.dumps({"private": True, **manifest}), encoding="utf-8")
     compiler_options = {
@@ -247,14 +239,14 @@ def test_every_generated_file_starts_with_the_provenance_header() -> None:
 
 
 def test_the_packed_package_installs_and_loads(
-    package: Path, node_tools: dict[str, str], tmp_path: Path
+    typescript_package: Path, node_tools: dict[str, str], tmp_path: Path
 ) -> None:
     env = node_env(npm_config_cache=str(tmp_path / "npm-cache"), npm_config_update_notifier="false")
     packed = tmp_path / "packed"
     packed.mkdir()
     npm = node_tools["npm"]
     pack = [npm, "pack", "--ignore-scripts", "--json", "--pack-destination", packed]
-    done = run(pack, package, env)
+    done = run(pack, typescript_package, env)
     assert done.returncode == 0, shown(done)
     (tarball,) = packed.glob("northflank-build-*.tgz")
     (report,) = json.loads(done.stdout)

@@ -11,9 +11,18 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.live_sandbox import ROOT
 
-__all__ = ["GENERATED_TYPESCRIPT", "TOOLS_BIN", "build_typescript_package", "node_env"]
+__all__ = [
+    "GENERATED_TYPESCRIPT",
+    "TOOLS_BIN",
+    "build_typescript_package",
+    "missing_node_tools",
+    "node_env",
+    "skip_unless_required",
+]
 
 GENERATED_TYPESCRIPT = ROOT / "generated" / "typescript"
 TOOLS_BIN = ROOT / "tools" / "node" / "node_modules" / ".bin"
@@ -22,6 +31,26 @@ TOOLS_BIN = ROOT / "tools" / "node" / "node_modules" / ".bin"
 def node_env(**extra: str) -> dict[str, str]:
     """This environment with the pinned Node tools first on ``PATH``."""
     return {**os.environ, "PATH": f"{TOOLS_BIN}{os.pathsep}{os.environ.get('PATH', '')}", **extra}
+
+
+def missing_node_tools() -> list[str]:
+    """What building and running the TypeScript package needs and this machine lacks."""
+    wanted = (
+        ("node on PATH", shutil.which("node") is not None),
+        ("npm on PATH", shutil.which("npm") is not None),
+        ("tools/node (npm ci --prefix tools/node)", (TOOLS_BIN / "tsc").exists()),
+    )
+    return [what for what, present in wanted if not present]
+
+
+def skip_unless_required(missing: list[str], flag: str = "NF_REQUIRE_NODE") -> None:
+    """Skip the test for what is missing, or fail it when ``flag=1`` forbids skipping."""
+    if not missing:
+        return
+    why = f"missing {', '.join(missing)}"
+    if os.environ.get(flag) == "1":
+        pytest.fail(f"{why} ({flag}=1 forbids skipping)")
+    pytest.skip(why)
 
 
 def build_typescript_package(into: Path) -> Path:
