@@ -16,6 +16,13 @@ from .body_fields import BodyField, body_fields, parameter_flags
 from .ecma_regex import to_rust_regex
 from .load import LoadedSpec
 from .names import ClassName, PythonIdentifier, split_words
+from .spec_operations import (
+    PAGINATED_KEY,
+    command_path,
+    iter_operations,
+    parameters_model_name,
+    raw_parameters,
+)
 from .spec_walk import dereference, in_example, iter_nodes
 
 __all__ = [
@@ -25,10 +32,13 @@ __all__ = [
     "Model",
     "Operation",
     "Package",
+    "Pagination",
     "Parameter",
     "PatternTranslation",
     "Response",
+    "Resource",
     "build_ir",
+    "with_parameter_models",
 ]
 
 ECMA_PATTERN_KEY = "x-ecma-pattern"
@@ -59,11 +69,24 @@ class Model:
 
 @dataclass(frozen=True)
 class Parameter:
+    """A path, query or header parameter, with the operation's or its path's own."""
+
     name: str
+    """As on the wire: ``projectId``, ``per_page``, ``X-Trace-Id``."""
     python_name: PythonIdentifier
     location: str
+    """``path``, ``query`` or ``header``."""
     required: bool
     description: str
+    deprecated: bool
+    kind: str
+    """The JSON type of its value: ``string``, ``integer``, ``number`` or ``boolean``."""
+    choices: tuple[str | int | float | bool, ...]
+    """The enum values its bounds admit, in spec order; empty when it has no enum."""
+    python_type: str
+    """Its annotation in the client: ``str``, ``int``, ``Literal[1, 2, 3, 5]``."""
+    ts_type: str
+    """Its TypeScript type: ``string``, ``number``, ``1 | 2 | 3 | 5``."""
 
     example: str
     """The value examples use: the spec's example, else ``default-project`` for
@@ -74,6 +97,22 @@ class Parameter:
     def flags(self) -> tuple[str, ...]:
         """The CLI's names for it: ``--project-id``, ``--projectId``, ``--project``."""
         return parameter_flags(self.name)
+
+
+@dataclass(frozen=True)
+class Pagination:
+    """A list in Northflank's convention: ``{"data": {"<items>": [...]}, "pagination": {...}}``.
+
+    Its query takes ``per_page``, ``page`` and ``cursor``; the next page is the
+    same call with ``cursor`` set to ``pagination.cursor`` of this one.
+    """
+
+    items_key: str
+    """The property of ``data`` that holds the page's items, as on the wire (``services``)."""
+    items_attribute: PythonIdentifier
+    """The same property as the models name it."""
+    item_model: ClassName
+    """The model of one item."""
 
 
 @dataclass(frozen=True)
@@ -91,22 +130,34 @@ class Response:
 class Operation:
     operation_id: str
     method: str
+    """Upper case: ``GET``, ``POST``, ``PUT``, ``PATCH`` or ``DELETE``."""
     path: str
     summary: str
     description: str
     required_permission: str
     command_path: tuple[str, ...]
     parameters: tuple[Parameter, ...]
+    """Path parameters first, then query, then header; each in spec order."""
+    parameters_model: ClassName | None
+    """The model every parameter value is validated by (``ListServicesParameters``),
+    made by the IR from the parameters' schemas; ``None`` when there are none."""
     request_model: ClassName | None
+    """The model of the JSON body; ``None`` when the operation takes no body."""
+    body_required: bool
     responses: tuple[Response, ...]
+    success_status: int
+    """The one 2xx status the spec gives (200, 201, 202 or 204)."""
     success_model: ClassName | None
-    """The model of the 2xx response."""
+    """The model of the 2xx response; ``None`` when it has no body (204)."""
     result_attribute: PythonIdentifier | None
     """The one required property of the success model that holds the result (``data``)."""
     result_model: ClassName | None
-    """What a client call returns: the model of ``result_attribute``, else the success model."""
+    """What a client call returns: the model of ``result_attribute``, else the success
+    model; ``None`` when the success response has no body."""
     result_id: str | None
     """The result's ``id`` property, when it has one (what ``nf-build --quiet`` prints)."""
+    pagination: Pagination | None
+    """How to walk the pages, for an operation marked ``x-paginated``."""
     body_fields: tuple[BodyField, ...]
     """The request body flattened for the CLI's flags and prompts."""
     request_example_json: str | None
@@ -125,6 +176,23 @@ class Operation:
     @property
     def path_parameters(self) -> tuple[Parameter, ...]:
         return tuple(p for p in self.parameters if p.location == "path")
+
+    @property
+    def query_parameters(self) -> tuple[Parameter, ...]:
+        return tuple(p for p in self.parameters if p.location == "query")
+
+    @property
+    def header_parameters(self) -> tuple[Parameter, ...]:
+        return tuple(p for p in self.parameters if p.location == "header")
+
+    @property
+    def has_body(self) -> bool:
+        return self.request_model is not None
+
+    @property
+    def is_destructive(self) -> bool:
+        """A DELETE: the CLI asks before sending it."""
+        return self.method == "DELETE"
 
 
 @dataclass(frozen=True)
@@ -172,6 +240,8 @@ class Api:
     models: tuple[Model, ...]
     resources: tuple[Resource, ...]
     """The client's call tree, the root first, then depth-first."""
+    client_models: tuple[ClassName, ...]
+    """Every model the clients name (bodies, parameters, results, items), sorted, once each."""
     patterns: tuple[PatternTranslation, ...]
     model_schema_json: str
     """The spec as the model generator reads it: every pattern in Rust-regex form."""
@@ -185,9 +255,10 @@ class Api:
 
 def build_ir(spec: LoadedSpec) -> Api:
     """Turn a validated spec into the IR."""
-    document = spec.document
+    document = with_parameter_models(spec.document)
     info = document["info"]
     patterns = _pattern_translations(document)
+    operations = tuple(_operations(document))
     return Api(
         title=str(info["title"]),
         version=str(info["version"]),
@@ -199,9 +270,10 @@ def build_ir(spec: LoadedSpec) -> Api:
             description=str(info.get("summary") or info["title"]),
             cli_name=CLI_NAME,
         ),
-        operations=(operations := tuple(_operations(document))),
+        operations=operations,
         models=tuple(_models(document)),
         resources=_resources(operations),
+        client_models=_client_models(operations),
         patterns=patterns,
         model_schema_json=json.dumps(
             _with_rust_patterns(document, {p.ecma: p.rust for p in patterns}),
@@ -220,6 +292,39 @@ def build_ir(spec: LoadedSpec) -> Api:
             document.get("components", {}).get("schemas", {}), sort_keys=False, ensure_ascii=False
         ),
     )
+
+
+def with_parameter_models(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The document with one object schema per operation that has parameters.
+
+    ``ListServicesParameters`` has a property per parameter (its wire name), its
+    schema as the spec gives it, and ``required`` as the spec says: every surface
+    then validates parameters with the machinery it has for bodies.
+    """
+    result = copy.deepcopy(dict(document))
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    for _, _, operation, item in iter_operations(document):
+        parameters = raw_parameters(document, operation, item)
+        if not parameters:
+            continue
+        properties: dict[str, Any] = {}
+        for parameter in parameters:
+            schema = dict(parameter.get("schema", {}))
+            if parameter.get("description"):
+                schema["description"] = parameter["description"]
+            if parameter.get("deprecated"):
+                schema["deprecated"] = True
+            properties[str(parameter["name"])] = schema
+        required = [str(p["name"]) for p in parameters if p.get("required")]
+        summary = str(operation.get("summary") or operation.get("operationId", ""))
+        schemas[parameters_model_name(operation)] = {
+            "type": "object",
+            "description": f"The path, query and header parameters of {summary.lower()}.",
+            "additionalProperties": False,
+            **({"required": required} if required else {}),
+            "properties": properties,
+        }
+    return result
 
 
 def _models(document: Mapping[str, Any]) -> list[Model]:
@@ -243,50 +348,119 @@ def _models(document: Mapping[str, Any]) -> list[Model]:
 
 def _operations(document: Mapping[str, Any]) -> list[Operation]:
     operations = []
-    for route, item in sorted(document["paths"].items()):
-        for method, operation in item.items():
-            if not isinstance(operation, Mapping) or "operationId" not in operation:
-                continue
-            parameters = tuple(
-                Parameter(
-                    name=str(p["name"]),
-                    python_name=PythonIdentifier(str(p["name"])),
-                    location=str(p["in"]),
-                    required=bool(p.get("required", False)),
-                    description=str(p.get("description", "")),
-                    example=_parameter_example(document, p),
+    for route, method, operation, item in iter_operations(document):
+        parameters = tuple(
+            _parameter(document, raw) for raw in raw_parameters(document, operation, item)
+        )
+        body = _node(document, operation.get("requestBody", {}))
+        body_media = body.get("content", {}).get("application/json", {})
+        example = _first_example(document, body_media)
+        responses = _responses(document, operation["responses"])
+        path_flags = frozenset(f for p in parameters for f in p.flags)
+        operations.append(
+            Operation(
+                operation_id=str(operation["operationId"]),
+                method=method.upper(),
+                path=route,
+                summary=str(operation.get("summary", "")),
+                description=str(operation.get("description", "")),
+                required_permission=str(operation["x-required-permission"]),
+                command_path=command_path(operation),
+                parameters=parameters,
+                parameters_model=parameters_model_name(operation) if parameters else None,
+                request_model=_json_model(body),
+                body_required=bool(body.get("required", False)),
+                responses=responses,
+                success_status=next(r.status for r in responses if 200 <= r.status < 300),
+                **_result(document, responses),
+                pagination=_pagination(document, responses)
+                if operation.get(PAGINATED_KEY) is True
+                else None,
+                body_fields=body_fields(
+                    document, body_media.get("schema", {}), example, taken_flags=path_flags
                 )
-                for p in (_node(document, raw) for raw in operation.get("parameters", []))
+                if "schema" in body_media
+                else (),
+                request_example_json=None
+                if example is None
+                else json.dumps(example, ensure_ascii=False),
             )
-            body = _node(document, operation.get("requestBody", {}))
-            body_media = body.get("content", {}).get("application/json", {})
-            example = _first_example(document, body_media)
-            responses = _responses(document, operation["responses"])
-            path_flags = frozenset(f for p in parameters for f in p.flags)
-            operations.append(
-                Operation(
-                    operation_id=str(operation["operationId"]),
-                    method=method.upper(),
-                    path=str(route),
-                    summary=str(operation.get("summary", "")),
-                    description=str(operation.get("description", "")),
-                    required_permission=str(operation["x-required-permission"]),
-                    command_path=tuple(str(operation["x-command-path"]).split()),
-                    parameters=parameters,
-                    request_model=_json_model(body),
-                    responses=responses,
-                    **_result(document, responses),
-                    body_fields=body_fields(
-                        document, body_media.get("schema", {}), example, taken_flags=path_flags
-                    )
-                    if "schema" in body_media
-                    else (),
-                    request_example_json=None
-                    if example is None
-                    else json.dumps(example, ensure_ascii=False),
-                )
-            )
+        )
     return operations
+
+
+def _parameter(document: Mapping[str, Any], parameter: Mapping[str, Any]) -> Parameter:
+    schema = _node(document, parameter.get("schema", {}))
+    kind = str(schema.get("type", "string"))
+    choices = tuple(_enum_within_bounds(schema))
+    python_type = {"integer": "int", "number": "float", "boolean": "bool"}.get(kind, "str")
+    ts_type = {"integer": "number", "number": "number", "boolean": "boolean"}.get(kind, "string")
+    if choices:
+        literals = [
+            json.dumps(c, ensure_ascii=False) if isinstance(c, str) else repr(c) for c in choices
+        ]
+        python_type = f"Literal[{', '.join(literals)}]"
+        ts_type = " | ".join(json.dumps(c, ensure_ascii=False) for c in choices)
+    return Parameter(
+        name=str(parameter["name"]),
+        python_name=PythonIdentifier(str(parameter["name"])),
+        location=str(parameter["in"]),
+        required=bool(parameter.get("required", False)),
+        description=str(parameter.get("description", "")),
+        deprecated=bool(parameter.get("deprecated", False)),
+        kind=kind,
+        choices=choices,
+        python_type=python_type,
+        ts_type=ts_type,
+        example=_parameter_example(document, parameter),
+    )
+
+
+def _enum_within_bounds(schema: Mapping[str, Any]) -> list[Any]:
+    """The enum values that ``minimum``/``maximum`` beside them admit, in spec order."""
+    low, high = schema.get("minimum"), schema.get("maximum")
+    kept = []
+    for value in schema.get("enum", []):
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        if is_number and ((low is not None and value < low) or (high is not None and value > high)):
+            continue
+        kept.append(value)
+    return kept
+
+
+def _pagination(document: Mapping[str, Any], responses: tuple[Response, ...]) -> Pagination:
+    """Where a paginated list keeps its items: the one array property of its ``data``."""
+    success = next(r for r in responses if 200 <= r.status < 300)
+    schemas = document["components"]["schemas"]
+    envelope = _node(document, schemas[str(success.model)])
+    data = _node(document, envelope["properties"]["data"])
+    items_key, items = next(
+        (str(key), _node(document, value))
+        for key, value in data["properties"].items()
+        if _node(document, value).get("type") == "array"
+    )
+    return Pagination(
+        items_key=items_key,
+        items_attribute=PythonIdentifier(items_key),
+        item_model=ClassName(str(items["items"]["$ref"]).rsplit("/", 1)[-1]),
+    )
+
+
+def _client_models(operations: tuple[Operation, ...]) -> tuple[ClassName, ...]:
+    names: set[ClassName] = set()
+    for operation in operations:
+        names.update(
+            name
+            for name in (
+                operation.parameters_model,
+                operation.request_model,
+                operation.success_model,
+                operation.result_model,
+                operation.pagination.item_model if operation.pagination else None,
+            )
+            if name is not None
+        )
+    return tuple(sorted(names))
 
 
 def _responses(document: Mapping[str, Any], raw: Mapping[str, Any]) -> tuple[Response, ...]:
@@ -323,12 +497,15 @@ def _result(document: Mapping[str, Any], responses: tuple[Response, ...]) -> dic
         return result
     schemas = document["components"]["schemas"]
     schema = _node(document, schemas[success])
-    required = schema.get("required", [])
-    if len(required) == 1:
-        held = schema.get("properties", {}).get(required[0], {})
+    required = [str(name) for name in schema.get("required", [])]
+    # The envelope's result: ``data`` when it is required (a list also has
+    # ``pagination``), else its one required property.
+    held_name = "data" if "data" in required else required[0] if len(required) == 1 else None
+    if held_name is not None:
+        held = schema.get("properties", {}).get(held_name, {})
         ref = held.get("$ref", "") if isinstance(held, Mapping) else ""
         if ref.startswith("#/components/schemas/"):
-            result["result_attribute"] = PythonIdentifier(required[0])
+            result["result_attribute"] = PythonIdentifier(held_name)
             result["result_model"] = ClassName(ref.rsplit("/", 1)[-1])
             schema = _node(document, schemas[ref.rsplit("/", 1)[-1]])
     if "id" in schema.get("required", []):

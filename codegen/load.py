@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -29,7 +31,54 @@ class LoadedSpec:
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses duplicate keys instead of keeping the last."""
+    """A safe YAML 1.2 loader (the core schema) that refuses duplicate keys.
+
+    OpenAPI 3.1 documents are YAML 1.2: ``no``, ``on`` and ``yes`` are strings,
+    ``2021-11-29`` is a string, ``012`` is twelve. PyYAML reads YAML 1.1, so its
+    implicit types are replaced by the core schema's.
+    """
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
+
+
+_CORE_SCALARS: tuple[tuple[str, str, list[str]], ...] = (
+    ("tag:yaml.org,2002:null", r"(?:~|null|Null|NULL|)\Z", [*"~nN", ""]),
+    ("tag:yaml.org,2002:bool", r"(?:true|True|TRUE|false|False|FALSE)\Z", [*"tTfF"]),
+    ("tag:yaml.org,2002:int", r"(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)\Z", [*"-+0123456789"]),
+    (
+        "tag:yaml.org,2002:float",
+        r"(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))\Z",
+        [*"-+.0123456789"],
+    ),
+)
+"""(tag, pattern, possible first characters) of the YAML 1.2 core schema's plain scalars;
+``""`` is the empty scalar, which is null."""
+
+for _tag, _pattern, _first in _CORE_SCALARS:
+    _StrictLoader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
+
+
+def _core_int(loader: _StrictLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text, 10)
+
+
+def _core_float(loader: _StrictLoader, node: yaml.ScalarNode) -> float:
+    text = str(loader.construct_scalar(node)).lower().lstrip("+")
+    if text.endswith(".inf"):
+        return -math.inf if text.startswith("-") else math.inf
+    if text == ".nan":
+        return math.nan
+    return float(text)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _core_int)
+_StrictLoader.add_constructor("tag:yaml.org,2002:float", _core_float)
 
 
 def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:

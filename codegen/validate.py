@@ -17,6 +17,7 @@ from pydantic_core import SchemaError, SchemaValidator, core_schema
 from .ecma_regex import UnsupportedPattern, to_rust_regex
 from .issues import SpecIssue, pointer
 from .schema_keywords import ANNOTATIONS, ASSERTIONS, SUBSCHEMA_KEYS
+from .spec_operations import command_path
 from .spec_walk import (
     components_root,
     dereference,
@@ -32,7 +33,6 @@ Document = Mapping[str, Any]
 Check = Callable[[Document], Iterator[SpecIssue]]
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-REQUIRED_EXTENSIONS = ("x-required-permission", "x-command-path")
 
 
 def check_refs(document: Document) -> Iterator[SpecIssue]:
@@ -161,9 +161,14 @@ def check_operations(document: Document) -> Iterator[SpecIssue]:
             where = pointer("paths", route, method)
             if not operation.get("operationId"):
                 yield SpecIssue(where, "the operation has no operationId")
-            for extension in REQUIRED_EXTENSIONS:
-                if not isinstance(operation.get(extension), str) or not operation[extension]:
-                    yield SpecIssue(where, f"the operation has no {extension}")
+            permission = operation.get("x-required-permission")
+            if not isinstance(permission, str) or not permission:
+                yield SpecIssue(where, "the operation has no x-required-permission")
+            if not command_path(operation):
+                yield SpecIssue(
+                    where,
+                    "the operation has no x-command-path (words, as one string or a list)",
+                )
 
 
 def check_examples(document: Document) -> Iterator[SpecIssue]:

@@ -127,3 +127,22 @@ def typescript_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     skip_unless_required(missing_node_tools())
     return build_typescript_package(tmp_path_factory.mktemp("typescript") / "northflank-build")
+
+
+# --- The fixture spec with every shape of operation --------------------------
+# Used by the test modules of the surfaces generated from tests/fixtures/every_shape.yaml.
+
+EVERY_SHAPE_SPEC = ROOT / "tests" / "fixtures" / "every_shape.yaml"
+
+
+@pytest.fixture(scope="session")
+def every_shape_generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``generated/`` for the fixture spec, made once per test process in a temporary folder.
+
+    Its Python package is also called ``northflank_build``: import it only in a
+    subprocess with ``PYTHONPATH=<this>/python``, never in the test process.
+    """
+    out = tmp_path_factory.mktemp("every-shape") / "generated"
+    result = _run_codegen("--spec", EVERY_SHAPE_SPEC, "--out", out)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out

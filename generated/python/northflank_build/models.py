@@ -303,6 +303,20 @@ class Cluster(SpecModel):
     """
 
 
+class CreateBuildServiceParameters(SpecModel):
+    """
+    The path, query and header parameters of create build service.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    project_id: Annotated[StrictStr, Field(alias="projectId")]
+    """
+    ID of the project
+    """
+
+
 class CreateBuildServiceRequest(SpecModel):
     """
     The request body of the Create build service operation.

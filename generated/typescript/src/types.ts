@@ -238,6 +238,16 @@ export interface Cluster {
 }
 
 /**
+ * The path, query and header parameters of create build service.
+ */
+export interface CreateBuildServiceParameters {
+  /**
+   * ID of the project
+   */
+  projectId: string;
+}
+
+/**
  * The request body of the Create build service operation.
  */
 export interface CreateBuildServiceRequest {

@@ -912,70 +912,110 @@ function checkCluster(value: unknown, path: string, errors: FieldError[]): void 
   }
 }
 
+function isCreateBuildServiceParameters(value: unknown): boolean {
+  if (!(isObject(value))) return false;
+  if (!hasOwn(value, "projectId")) return false;
+  for (const key40 of Object.keys(value)) {
+    const item41 = value[key40];
+    switch (key40) {
+      case "projectId": {
+        if (!(typeof item41 === "string")) return false;
+        break;
+      }
+      default: {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+function checkCreateBuildServiceParameters(value: unknown, path: string, errors: FieldError[]): void {
+  if (!(isObject(value))) {
+    errors.push({ path: path, rule: "type", message: "must be an object" });
+  } else {
+    if (!hasOwn(value, "projectId")) errors.push({ path: path + ".projectId", rule: "required", message: "is required" });
+    for (const key41 of Object.keys(value)) {
+      const item42 = value[key41];
+      switch (key41) {
+        case "projectId": {
+          if (!(typeof item42 === "string")) {
+            errors.push({ path: path + ".projectId", rule: "type", message: "must be a string" });
+          }
+          break;
+        }
+        default: {
+          errors.push({ path: path + pathStep(key41), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+        }
+      }
+    }
+  }
+}
+
 function isCreateBuildServiceRequest(value: unknown): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "name")) return false;
   if (!hasOwn(value, "billing")) return false;
   if (!hasOwn(value, "vcsData")) return false;
   if (!hasOwn(value, "buildSettings")) return false;
-  for (const key40 of Object.keys(value)) {
-    const item41 = value[key40];
-    switch (key40) {
+  for (const key42 of Object.keys(value)) {
+    const item43 = value[key42];
+    switch (key42) {
       case "name": {
-        if (!isServiceName(item41)) return false;
+        if (!isServiceName(item43)) return false;
         break;
       }
       case "description": {
-        if (!isServiceDescription(item41)) return false;
+        if (!isServiceDescription(item43)) return false;
         break;
       }
       case "tags": {
-        if (!(Array.isArray(item41))) return false;
-        for (let index42 = 0; index42 < item41.length; index42++) {
-          const item43: unknown = item41[index42];
-          if (!isResourceSlug(item43)) return false;
+        if (!(Array.isArray(item43))) return false;
+        for (let index44 = 0; index44 < item43.length; index44++) {
+          const item45: unknown = item43[index44];
+          if (!isResourceSlug(item45)) return false;
         }
         break;
       }
       case "billing": {
-        if (!isBilling(item41)) return false;
+        if (!isBilling(item43)) return false;
         break;
       }
       case "infrastructure": {
-        if (!isInfrastructure(item41)) return false;
+        if (!isInfrastructure(item43)) return false;
         break;
       }
       case "disabledCI": {
-        if (!(typeof item41 === "boolean")) return false;
+        if (!(typeof item43 === "boolean")) return false;
         break;
       }
       case "buildSource": {
-        if (!ALLOWED_2.has(item41)) return false;
-        if (!(typeof item41 === "string")) return false;
+        if (!ALLOWED_2.has(item43)) return false;
+        if (!(typeof item43 === "string")) return false;
         break;
       }
       case "vcsData": {
-        if (!isVcsData(item41)) return false;
+        if (!isVcsData(item43)) return false;
         break;
       }
       case "buildSettings": {
-        if (!isBuildSettings(item41)) return false;
+        if (!isBuildSettings(item43)) return false;
         break;
       }
       case "buildConfiguration": {
-        if (!isBuildConfiguration(item41)) return false;
+        if (!isBuildConfiguration(item43)) return false;
         break;
       }
       case "buildArguments": {
-        if (!isBuildArguments(item41)) return false;
+        if (!isBuildArguments(item43)) return false;
         break;
       }
       case "buildFiles": {
-        if (!isSecretFiles(item41)) return false;
+        if (!isSecretFiles(item43)) return false;
         break;
       }
       case "dockerSecretMounts": {
-        if (!isDockerSecretMounts(item41)) return false;
+        if (!isDockerSecretMounts(item43)) return false;
         break;
       }
       default: {
@@ -994,75 +1034,75 @@ function checkCreateBuildServiceRequest(value: unknown, path: string, errors: Fi
     if (!hasOwn(value, "billing")) errors.push({ path: path + ".billing", rule: "required", message: "is required" });
     if (!hasOwn(value, "vcsData")) errors.push({ path: path + ".vcsData", rule: "required", message: "is required" });
     if (!hasOwn(value, "buildSettings")) errors.push({ path: path + ".buildSettings", rule: "required", message: "is required" });
-    for (const key41 of Object.keys(value)) {
-      const item42 = value[key41];
-      switch (key41) {
+    for (const key43 of Object.keys(value)) {
+      const item44 = value[key43];
+      switch (key43) {
         case "name": {
-          checkServiceName(item42, path + ".name", errors);
+          checkServiceName(item44, path + ".name", errors);
           break;
         }
         case "description": {
-          checkServiceDescription(item42, path + ".description", errors);
+          checkServiceDescription(item44, path + ".description", errors);
           break;
         }
         case "tags": {
-          if (!(Array.isArray(item42))) {
+          if (!(Array.isArray(item44))) {
             errors.push({ path: path + ".tags", rule: "type", message: "must be an array" });
           } else {
-            for (let index43 = 0; index43 < item42.length; index43++) {
-              const item44: unknown = item42[index43];
-              checkResourceSlug(item44, path + ".tags" + "[" + index43 + "]", errors);
+            for (let index45 = 0; index45 < item44.length; index45++) {
+              const item46: unknown = item44[index45];
+              checkResourceSlug(item46, path + ".tags" + "[" + index45 + "]", errors);
             }
           }
           break;
         }
         case "billing": {
-          checkBilling(item42, path + ".billing", errors);
+          checkBilling(item44, path + ".billing", errors);
           break;
         }
         case "infrastructure": {
-          checkInfrastructure(item42, path + ".infrastructure", errors);
+          checkInfrastructure(item44, path + ".infrastructure", errors);
           break;
         }
         case "disabledCI": {
-          if (!(typeof item42 === "boolean")) {
+          if (!(typeof item44 === "boolean")) {
             errors.push({ path: path + ".disabledCI", rule: "type", message: "must be a boolean" });
           }
           break;
         }
         case "buildSource": {
-          if (!ALLOWED_2.has(item42)) errors.push({ path: path + ".buildSource", rule: "enum", message: "must be one of: \"git\", \"bundle\"" });
-          if (!(typeof item42 === "string")) {
+          if (!ALLOWED_2.has(item44)) errors.push({ path: path + ".buildSource", rule: "enum", message: "must be one of: \"git\", \"bundle\"" });
+          if (!(typeof item44 === "string")) {
             errors.push({ path: path + ".buildSource", rule: "type", message: "must be a string" });
           }
           break;
         }
         case "vcsData": {
-          checkVcsData(item42, path + ".vcsData", errors);
+          checkVcsData(item44, path + ".vcsData", errors);
           break;
         }
         case "buildSettings": {
-          checkBuildSettings(item42, path + ".buildSettings", errors);
+          checkBuildSettings(item44, path + ".buildSettings", errors);
           break;
         }
         case "buildConfiguration": {
-          checkBuildConfiguration(item42, path + ".buildConfiguration", errors);
+          checkBuildConfiguration(item44, path + ".buildConfiguration", errors);
           break;
         }
         case "buildArguments": {
-          checkBuildArguments(item42, path + ".buildArguments", errors);
+          checkBuildArguments(item44, path + ".buildArguments", errors);
           break;
         }
         case "buildFiles": {
-          checkSecretFiles(item42, path + ".buildFiles", errors);
+          checkSecretFiles(item44, path + ".buildFiles", errors);
           break;
         }
         case "dockerSecretMounts": {
-          checkDockerSecretMounts(item42, path + ".dockerSecretMounts", errors);
+          checkDockerSecretMounts(item44, path + ".dockerSecretMounts", errors);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key41), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          errors.push({ path: path + pathStep(key43), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
@@ -1072,11 +1112,11 @@ function checkCreateBuildServiceRequest(value: unknown, path: string, errors: Fi
 function isCreateBuildServiceResponse(value: unknown): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "data")) return false;
-  for (const key44 of Object.keys(value)) {
-    const item45 = value[key44];
-    switch (key44) {
+  for (const key46 of Object.keys(value)) {
+    const item47 = value[key46];
+    switch (key46) {
       case "data": {
-        if (!isBuildService(item45)) return false;
+        if (!isBuildService(item47)) return false;
         break;
       }
       default: {
@@ -1092,15 +1132,15 @@ function checkCreateBuildServiceResponse(value: unknown, path: string, errors: F
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
     if (!hasOwn(value, "data")) errors.push({ path: path + ".data", rule: "required", message: "is required" });
-    for (const key45 of Object.keys(value)) {
-      const item46 = value[key45];
-      switch (key45) {
+    for (const key47 of Object.keys(value)) {
+      const item48 = value[key47];
+      switch (key47) {
         case "data": {
-          checkBuildService(item46, path + ".data", errors);
+          checkBuildService(item48, path + ".data", errors);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key45), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          errors.push({ path: path + pathStep(key47), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
@@ -1123,9 +1163,9 @@ function checkDirectoryPath(value: unknown, path: string, errors: FieldError[]):
 
 function isDockerSecretMounts(value: unknown): boolean {
   if (!(isObject(value))) return false;
-  for (const key46 of Object.keys(value)) {
-    const item47 = value[key46];
-    if (!isSecretFile(item47)) return false;
+  for (const key48 of Object.keys(value)) {
+    const item49 = value[key48];
+    if (!isSecretFile(item49)) return false;
   }
   return true;
 }
@@ -1134,9 +1174,9 @@ function checkDockerSecretMounts(value: unknown, path: string, errors: FieldErro
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
-    for (const key47 of Object.keys(value)) {
-      const item48 = value[key47];
-      checkSecretFile(item48, path + pathStep(key47), errors);
+    for (const key49 of Object.keys(value)) {
+      const item50 = value[key49];
+      checkSecretFile(item50, path + pathStep(key49), errors);
     }
   }
 }
@@ -1144,15 +1184,15 @@ function checkDockerSecretMounts(value: unknown, path: string, errors: FieldErro
 function isDockerfileBuildSettings(value: unknown): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "dockerfile")) return false;
-  for (const key48 of Object.keys(value)) {
-    const item49 = value[key48];
-    switch (key48) {
+  for (const key50 of Object.keys(value)) {
+    const item51 = value[key50];
+    switch (key50) {
       case "storage": {
-        if (!isBuildStorage(item49)) return false;
+        if (!isBuildStorage(item51)) return false;
         break;
       }
       case "dockerfile": {
-        if (!isDockerfileOptions(item49)) return false;
+        if (!isDockerfileOptions(item51)) return false;
         break;
       }
       default: {
@@ -1168,19 +1208,19 @@ function checkDockerfileBuildSettings(value: unknown, path: string, errors: Fiel
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
     if (!hasOwn(value, "dockerfile")) errors.push({ path: path + ".dockerfile", rule: "required", message: "is required" });
-    for (const key49 of Object.keys(value)) {
-      const item50 = value[key49];
-      switch (key49) {
+    for (const key51 of Object.keys(value)) {
+      const item52 = value[key51];
+      switch (key51) {
         case "storage": {
-          checkBuildStorage(item50, path + ".storage", errors);
+          checkBuildStorage(item52, path + ".storage", errors);
           break;
         }
         case "dockerfile": {
-          checkDockerfileOptions(item50, path + ".dockerfile", errors);
+          checkDockerfileOptions(item52, path + ".dockerfile", errors);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key49), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          errors.push({ path: path + pathStep(key51), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
@@ -1191,29 +1231,29 @@ function isDockerfileOptions(value: unknown): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "dockerFilePath")) return false;
   if (!hasOwn(value, "dockerWorkDir")) return false;
-  for (const key50 of Object.keys(value)) {
-    const item51 = value[key50];
-    switch (key50) {
+  for (const key52 of Object.keys(value)) {
+    const item53 = value[key52];
+    switch (key52) {
       case "buildEngine": {
-        if (!ALLOWED_7.has(item51)) return false;
-        if (!(typeof item51 === "string")) return false;
+        if (!ALLOWED_7.has(item53)) return false;
+        if (!(typeof item53 === "string")) return false;
         break;
       }
       case "dockerFilePath": {
-        if (!(typeof item51 === "string")) return false;
-        if (!PATTERN_8.test(item51)) return false;
+        if (!(typeof item53 === "string")) return false;
+        if (!PATTERN_8.test(item53)) return false;
         break;
       }
       case "dockerWorkDir": {
-        if (!isDirectoryPath(item51)) return false;
+        if (!isDirectoryPath(item53)) return false;
         break;
       }
       case "useCache": {
-        if (!(typeof item51 === "boolean")) return false;
+        if (!(typeof item53 === "boolean")) return false;
         break;
       }
       case "buildkit": {
-        if (!isBuildkitOptions(item51)) return false;
+        if (!isBuildkitOptions(item53)) return false;
         break;
       }
       default: {
@@ -1230,40 +1270,40 @@ function checkDockerfileOptions(value: unknown, path: string, errors: FieldError
   } else {
     if (!hasOwn(value, "dockerFilePath")) errors.push({ path: path + ".dockerFilePath", rule: "required", message: "is required" });
     if (!hasOwn(value, "dockerWorkDir")) errors.push({ path: path + ".dockerWorkDir", rule: "required", message: "is required" });
-    for (const key51 of Object.keys(value)) {
-      const item52 = value[key51];
-      switch (key51) {
+    for (const key53 of Object.keys(value)) {
+      const item54 = value[key53];
+      switch (key53) {
         case "buildEngine": {
-          if (!ALLOWED_7.has(item52)) errors.push({ path: path + ".buildEngine", rule: "enum", message: "must be one of: \"kaniko\", \"buildkit\"" });
-          if (!(typeof item52 === "string")) {
+          if (!ALLOWED_7.has(item54)) errors.push({ path: path + ".buildEngine", rule: "enum", message: "must be one of: \"kaniko\", \"buildkit\"" });
+          if (!(typeof item54 === "string")) {
             errors.push({ path: path + ".buildEngine", rule: "type", message: "must be a string" });
           }
           break;
         }
         case "dockerFilePath": {
-          if (!(typeof item52 === "string")) {
+          if (!(typeof item54 === "string")) {
             errors.push({ path: path + ".dockerFilePath", rule: "type", message: "must be a string" });
           } else {
-            if (!PATTERN_8.test(item52)) errors.push({ path: path + ".dockerFilePath", rule: "pattern", message: "must match the ECMA-262 pattern `^\\/([a-zA-Z0-9-._]+\\/)*[a-zA-Z0-9-._]+$`" });
+            if (!PATTERN_8.test(item54)) errors.push({ path: path + ".dockerFilePath", rule: "pattern", message: "must match the ECMA-262 pattern `^\\/([a-zA-Z0-9-._]+\\/)*[a-zA-Z0-9-._]+$`" });
           }
           break;
         }
         case "dockerWorkDir": {
-          checkDirectoryPath(item52, path + ".dockerWorkDir", errors);
+          checkDirectoryPath(item54, path + ".dockerWorkDir", errors);
           break;
         }
         case "useCache": {
-          if (!(typeof item52 === "boolean")) {
+          if (!(typeof item54 === "boolean")) {
             errors.push({ path: path + ".useCache", rule: "type", message: "must be a boolean" });
           }
           break;
         }
         case "buildkit": {
-          checkBuildkitOptions(item52, path + ".buildkit", errors);
+          checkBuildkitOptions(item54, path + ".buildkit", errors);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key51), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          errors.push({ path: path + pathStep(key53), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
@@ -1272,14 +1312,14 @@ function checkDockerfileOptions(value: unknown, path: string, errors: FieldError
 
 function isEphemeralStorage(value: unknown): boolean {
   if (!(isObject(value))) return false;
-  for (const key52 of Object.keys(value)) {
-    const item53 = value[key52];
-    switch (key52) {
+  for (const key54 of Object.keys(value)) {
+    const item55 = value[key54];
+    switch (key54) {
       case "storageSize": {
-        if (!ALLOWED_9.has(item53)) return false;
-        if (!(typeof item53 === "number" && Number.isInteger(item53))) return false;
-        if (item53 < 16384) return false;
-        if (item53 > 65536) return false;
+        if (!ALLOWED_9.has(item55)) return false;
+        if (!(typeof item55 === "number" && Number.isInteger(item55))) return false;
+        if (item55 < 16384) return false;
+        if (item55 > 65536) return false;
         break;
       }
       default: {
@@ -1294,21 +1334,21 @@ function checkEphemeralStorage(value: unknown, path: string, errors: FieldError[
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
-    for (const key53 of Object.keys(value)) {
-      const item54 = value[key53];
-      switch (key53) {
+    for (const key55 of Object.keys(value)) {
+      const item56 = value[key55];
+      switch (key55) {
         case "storageSize": {
-          if (!ALLOWED_9.has(item54)) errors.push({ path: path + ".storageSize", rule: "enum", message: "must be one of: 16384, 32768, 65536, 131072, 262144, 524288" });
-          if (!(typeof item54 === "number" && Number.isInteger(item54))) {
+          if (!ALLOWED_9.has(item56)) errors.push({ path: path + ".storageSize", rule: "enum", message: "must be one of: 16384, 32768, 65536, 131072, 262144, 524288" });
+          if (!(typeof item56 === "number" && Number.isInteger(item56))) {
             errors.push({ path: path + ".storageSize", rule: "type", message: "must be an integer" });
           } else {
-            if (item54 < 16384) errors.push({ path: path + ".storageSize", rule: "minimum", message: "must be >= 16384" });
-            if (item54 > 65536) errors.push({ path: path + ".storageSize", rule: "maximum", message: "must be <= 65536" });
+            if (item56 < 16384) errors.push({ path: path + ".storageSize", rule: "minimum", message: "must be >= 16384" });
+            if (item56 > 65536) errors.push({ path: path + ".storageSize", rule: "maximum", message: "must be <= 65536" });
           }
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key53), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          errors.push({ path: path + pathStep(key55), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
@@ -1317,19 +1357,19 @@ function checkEphemeralStorage(value: unknown, path: string, errors: FieldError[
 
 function isErrorDetails(value: unknown): boolean {
   if (!(isObject(value))) return false;
-  for (const key54 of Object.keys(value)) {
-    const item55 = value[key54];
-    switch (key54) {
+  for (const key56 of Object.keys(value)) {
+    const item57 = value[key56];
+    switch (key56) {
       case "fields": {
-        if (!(Array.isArray(item55))) return false;
-        for (let index56 = 0; index56 < item55.length; index56++) {
-          const item57: unknown = item55[index56];
-          if (!isInvalidField(item57)) return false;
+        if (!(Array.isArray(item57))) return false;
+        for (let index58 = 0; index58 < item57.length; index58++) {
+          const item59: unknown = item57[index58];
+          if (!isInvalidField(item59)) return false;
         }
         break;
       }
       case "serviceId": {
-        if (!(typeof item55 === "string")) return false;
+        if (!(typeof item57 === "string")) return false;
         break;
       }
       default: {
@@ -1343,22 +1383,22 @@ function checkErrorDetails(value: unknown, path: string, errors: FieldError[]): 
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
-    for (const key55 of Object.keys(value)) {
-      const item56 = value[key55];
-      switch (key55) {
+    for (const key57 of Object.keys(value)) {
+      const item58 = value[key57];
+      switch (key57) {
         case "fields": {
-          if (!(Array.isArray(item56))) {
+          if (!(Array.isArray(item58))) {
             errors.push({ path: path + ".fields", rule: "type", message: "must be an array" });
           } else {
-            for (let index57 = 0; index57 < item56.length; index57++) {
-              const item58: unknown = item56[index57];
-              checkInvalidField(item58, path + ".fields" + "[" + index57 + "]", errors);
+            for (let index59 = 0; index59 < item58.length; index59++) {
+              const item60: unknown = item58[index59];
+              checkInvalidField(item60, path + ".fields" + "[" + index59 + "]", errors);
             }
           }
           break;
         }
         case "serviceId": {
-          if (!(typeof item56 === "string")) {
+          if (!(typeof item58 === "string")) {
             errors.push({ path: path + ".serviceId", rule: "type", message: "must be a string" });
           }
           break;
@@ -1374,25 +1414,25 @@ function isErrorObject(value: unknown): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "status")) return false;
   if (!hasOwn(value, "message")) return false;
-  for (const key58 of Object.keys(value)) {
-    const item59 = value[key58];
-    switch (key58) {
+  for (const key60 of Object.keys(value)) {
+    const item61 = value[key60];
+    switch (key60) {
       case "status": {
-        if (!(typeof item59 === "number" && Number.isInteger(item59))) return false;
-        if (item59 < 400) return false;
-        if (item59 > 599) return false;
+        if (!(typeof item61 === "number" && Number.isInteger(item61))) return false;
+        if (item61 < 400) return false;
+        if (item61 > 599) return false;
         break;
       }
       case "message": {
-        if (!(typeof item59 === "string")) return false;
+        if (!(typeof item61 === "string")) return false;
         break;
       }
       case "id": {
-        if (!(typeof item59 === "string")) return false;
+        if (!(typeof item61 === "string")) return false;
         break;
       }
       case "details": {
-        if (!isErrorDetails(item59)) return false;
+        if (!isErrorDetails(item61)) return false;
         break;
       }
       default: {
@@ -1409,36 +1449,36 @@ function checkErrorObject(value: unknown, path: string, errors: FieldError[]): v
   } else {
     if (!hasOwn(value, "status")) errors.push({ path: path + ".status", rule: "required", message: "is required" });
     if (!hasOwn(value, "message")) errors.push({ path: path + ".message", rule: "required", message: "is required" });
-    for (const key59 of Object.keys(value)) {
-      const item60 = value[key59];
-      switch (key59) {
+    for (const key61 of Object.keys(value)) {
+      const item62 = value[key61];
+      switch (key61) {
         case "status": {
-          if (!(typeof item60 === "number" && Number.isInteger(item60))) {
+          if (!(typeof item62 === "number" && Number.isInteger(item62))) {
             errors.push({ path: path + ".status", rule: "type", message: "must be an integer" });
           } else {
-            if (item60 < 400) errors.push({ path: path + ".status", rule: "minimum", message: "must be >= 400" });
-            if (item60 > 599) errors.push({ path: path + ".status", rule: "maximum", message: "must be <= 599" });
+            if (item62 < 400) errors.push({ path: path + ".status", rule: "minimum", message: "must be >= 400" });
+            if (item62 > 599) errors.push({ path: path + ".status", rule: "maximum", message: "must be <= 599" });
           }
           break;
         }
         case "message": {
-          if (!(typeof item60 === "string")) {
+          if (!(typeof item62 === "string")) {
             errors.push({ path: path + ".message", rule: "type", message: "must be a string" });
           }
           break;
         }
         case "id": {
-          if (!(typeof item60 === "string")) {
+          if (!(typeof item62 === "string")) {
             errors.push({ path: path + ".id", rule: "type", message: "must be a string" });
           }
           break;
         }
         case "details": {
-          checkErrorDetails(item60, path + ".details", errors);
+          checkErrorDetails(item62, path + ".details", errors);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key59), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          errors.push({ path: path + pathStep(key61), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
@@ -1448,11 +1488,11 @@ function checkErrorObject(value: unknown, path: string, errors: FieldError[]): v
 function isErrorResponse(value: unknown): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "error")) return false;
-  for (const key60 of Object.keys(value)) {
-    const item61 = value[key60];
-    switch (key60) {
+  for (const key62 of Object.keys(value)) {
+    const item63 = value[key62];
+    switch (key62) {
       case "error": {
-        if (!isErrorObject(item61)) return false;
+        if (!isErrorObject(item63)) return false;
         break;
       }
       default: {
@@ -1468,15 +1508,15 @@ function checkErrorResponse(value: unknown, path: string, errors: FieldError[]):
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
     if (!hasOwn(value, "error")) errors.push({ path: path + ".error", rule: "required", message: "is required" });
-    for (const key61 of Object.keys(value)) {
-      const item62 = value[key61];
-      switch (key61) {
+    for (const key63 of Object.keys(value)) {
+      const item64 = value[key63];
+      switch (key63) {
         case "error": {
-          checkErrorObject(item62, path + ".error", errors);
+          checkErrorObject(item64, path + ".error", errors);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key61), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          errors.push({ path: path + pathStep(key63), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
@@ -1486,19 +1526,19 @@ function checkErrorResponse(value: unknown, path: string, errors: FieldError[]):
 function isGpuConfiguration(value: unknown): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "gpuType")) return false;
-  for (const key62 of Object.keys(value)) {
-    const item63 = value[key62];
-    switch (key62) {
+  for (const key64 of Object.keys(value)) {
+    const item65 = value[key64];
+    switch (key64) {
       case "gpuType": {
-        if (!(typeof item63 === "string")) return false;
+        if (!(typeof item65 === "string")) return false;
         break;
       }
       case "gpuCount": {
-        if (!(typeof item63 === "number" && Number.isInteger(item63))) return false;
+        if (!(typeof item65 === "number" && Number.isInteger(item65))) return false;
         break;
       }
       case "timesliced": {
-        if (!(typeof item63 === "boolean")) return false;
+        if (!(typeof item65 === "boolean")) return false;
         break;
       }
       default: {
@@ -1514,29 +1554,29 @@ function checkGpuConfiguration(value: unknown, path: string, errors: FieldError[
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
     if (!hasOwn(value, "gpuType")) errors.push({ path: path + ".gpuType", rule: "required", message: "is required" });
-    for (const key63 of Object.keys(value)) {
-      const item64 = value[key63];
-      switch (key63) {
+    for (const key65 of Object.keys(value)) {
+      const item66 = value[key65];
+      switch (key65) {
         case "gpuType": {
-          if (!(typeof item64 === "string")) {
+          if (!(typeof item66 === "string")) {
             errors.push({ path: path + ".gpuType", rule: "type", message: "must be a string" });
           }
           break;
         }
         case "gpuCount": {
-          if (!(typeof item64 === "number" && Number.isInteger(item64))) {
+          if (!(typeof item66 === "number" && Number.isInteger(item66))) {
             errors.push({ path: path + ".gpuCount", rule: "type", message: "must be an integer" });
           }
           break;
         }
         case "timesliced": {
-          if (!(typeof item64 === "boolean")) {
+          if (!(typeof item66 === "boolean")) {
             errors.push({ path: path + ".timesliced", rule: "type", message: "must be a boolean" });
           }
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key63), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          errors.push({ path: path + pathStep(key65), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
@@ -1545,15 +1585,15 @@ function checkGpuConfiguration(value: unknown, path: string, errors: FieldError[
 
 function isGpuSettings(value: unknown): boolean {
   if (!(isObject(value))) return false;
-  for (const key64 of Object.keys(value)) {
-    const item65 = value[key64];
-    switch (key64) {
+  for (const key66 of Object.keys(value)) {
+    const item67 = value[key66];
+    switch (key66) {
       case "enabled": {
-        if (!(typeof item65 === "boolean")) return false;
+        if (!(typeof item67 === "boolean")) return false;
         break;
       }
       case "configuration": {
-        if (!isGpuConfiguration(item65)) return false;
+        if (!isGpuConfiguration(item67)) return false;
         break;
       }
       default: {
@@ -1568,21 +1608,21 @@ function checkGpuSettings(value: unknown, path: string, errors: FieldError[]): v
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
-    for (const key65 of Object.keys(value)) {
-      const item66 = value[key65];
-      switch (key65) {
+    for (const key67 of Object.keys(value)) {
+      const item68 = value[key67];
+      switch (key67) {
         case "enabled": {
-          if (!(typeof item66 === "boolean")) {
+          if (!(typeof item68 === "boolean")) {
             errors.push({ path: path + ".enabled", rule: "type", message: "must be a boolean" });
           }
           break;
         }
         case "configuration": {
-          checkGpuConfiguration(item66, path + ".configuration", errors);
+          checkGpuConfiguration(item68, path + ".configuration", errors);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key65), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          errors.push({ path: path + pathStep(key67), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
@@ -1591,12 +1631,12 @@ function checkGpuSettings(value: unknown, path: string, errors: FieldError[]): v
 
 function isInfrastructure(value: unknown): boolean {
   if (!(isObject(value))) return false;
-  for (const key66 of Object.keys(value)) {
-    const item67 = value[key66];
-    switch (key66) {
+  for (const key68 of Object.keys(value)) {
+    const item69 = value[key68];
+    switch (key68) {
       case "architecture": {
-        if (!ALLOWED_10.has(item67)) return false;
-        if (!(typeof item67 === "string")) return false;
+        if (!ALLOWED_10.has(item69)) return false;
+        if (!(typeof item69 === "string")) return false;
         break;
       }
       default: {
@@ -1611,18 +1651,18 @@ function checkInfrastructure(value: unknown, path: string, errors: FieldError[])
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
-    for (const key67 of Object.keys(value)) {
-      const item68 = value[key67];
-      switch (key67) {
+    for (const key69 of Object.keys(value)) {
+      const item70 = value[key69];
+      switch (key69) {
         case "architecture": {
-          if (!ALLOWED_10.has(item68)) errors.push({ path: path + ".architecture", rule: "enum", message: "must be one of: \"x86\", \"arm\"" });
-          if (!(typeof item68 === "string")) {
+          if (!ALLOWED_10.has(item70)) errors.push({ path: path + ".architecture", rule: "enum", message: "must be one of: \"x86\", \"arm\"" });
+          if (!(typeof item70 === "string")) {
             errors.push({ path: path + ".architecture", rule: "type", message: "must be a string" });
           }
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key67), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          errors.push({ path: path + pathStep(key69), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
@@ -1634,19 +1674,19 @@ function isInvalidField(value: unknown): boolean {
   if (!hasOwn(value, "path")) return false;
   if (!hasOwn(value, "rule")) return false;
   if (!hasOwn(value, "message")) return false;
-  for (const key68 of Object.keys(value)) {
-    const item69 = value[key68];
-    switch (key68) {
+  for (const key70 of Object.keys(value)) {
+    const item71 = value[key70];
+    switch (key70) {
       case "path": {
-        if (!(typeof item69 === "string")) return false;
+        if (!(typeof item71 === "string")) return false;
         break;
       }
       case "rule": {
-        if (!(typeof item69 === "string")) return false;
+        if (!(typeof item71 === "string")) return false;
         break;
       }
       case "message": {
-        if (!(typeof item69 === "string")) return false;
+        if (!(typeof item71 === "string")) return false;
         break;
       }
       default: {
@@ -1664,29 +1704,29 @@ function checkInvalidField(value: unknown, path: string, errors: FieldError[]): 
     if (!hasOwn(value, "path")) errors.push({ path: path + ".path", rule: "required", message: "is required" });
     if (!hasOwn(value, "rule")) errors.push({ path: path + ".rule", rule: "required", message: "is required" });
     if (!hasOwn(value, "message")) errors.push({ path: path + ".message", rule: "required", message: "is required" });
-    for (const key69 of Object.keys(value)) {
-      const item70 = value[key69];
-      switch (key69) {
+    for (const key71 of Object.keys(value)) {
+      const item72 = value[key71];
+      switch (key71) {
         case "path": {
-          if (!(typeof item70 === "string")) {
+          if (!(typeof item72 === "string")) {
             errors.push({ path: path + ".path", rule: "type", message: "must be a string" });
           }
           break;
         }
         case "rule": {
-          if (!(typeof item70 === "string")) {
+          if (!(typeof item72 === "string")) {
             errors.push({ path: path + ".rule", rule: "type", message: "must be a string" });
           }
           break;
         }
         case "message": {
-          if (!(typeof item70 === "string")) {
+          if (!(typeof item72 === "string")) {
             errors.push({ path: path + ".message", rule: "type", message: "must be a string" });
           }
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key69), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          errors.push({ path: path + pathStep(key71), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
@@ -1695,9 +1735,9 @@ function checkInvalidField(value: unknown, path: string, errors: FieldError[]): 
 
 function isResourceSlug(value: unknown): boolean {
   if (!(typeof value === "string")) return false;
-  const length70 = codePoints(value);
-  if (length70 < 3) return false;
-  if (length70 > 100) return false;
+  const length72 = codePoints(value);
+  if (length72 < 3) return false;
+  if (length72 > 100) return false;
   if (!PATTERN_11.test(value)) return false;
   return true;
 }
@@ -1706,9 +1746,9 @@ function checkResourceSlug(value: unknown, path: string, errors: FieldError[]): 
   if (!(typeof value === "string")) {
     errors.push({ path: path, rule: "type", message: "must be a string" });
   } else {
-    const length71 = codePoints(value);
-    if (length71 < 3) errors.push({ path: path, rule: "minLength", message: "must have at least 3 characters" });
-    if (length71 > 100) errors.push({ path: path, rule: "maxLength", message: "must have at most 100 characters" });
+    const length73 = codePoints(value);
+    if (length73 < 3) errors.push({ path: path, rule: "minLength", message: "must have at least 3 characters" });
+    if (length73 > 100) errors.push({ path: path, rule: "maxLength", message: "must have at most 100 characters" });
     if (!PATTERN_11.test(value)) errors.push({ path: path, rule: "pattern", message: "must match the ECMA-262 pattern `^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$`" });
   }
 }
@@ -1716,15 +1756,15 @@ function checkResourceSlug(value: unknown, path: string, errors: FieldError[]): 
 function isSecretFile(value: unknown): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "data")) return false;
-  for (const key71 of Object.keys(value)) {
-    const item72 = value[key71];
-    switch (key71) {
+  for (const key73 of Object.keys(value)) {
+    const item74 = value[key73];
+    switch (key73) {
       case "data": {
-        if (!(typeof item72 === "string")) return false;
+        if (!(typeof item74 === "string")) return false;
         break;
       }
       case "encoding": {
-        if (!(typeof item72 === "string")) return false;
+        if (!(typeof item74 === "string")) return false;
         break;
       }
       default: {
@@ -1740,23 +1780,23 @@ function checkSecretFile(value: unknown, path: string, errors: FieldError[]): vo
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
     if (!hasOwn(value, "data")) errors.push({ path: path + ".data", rule: "required", message: "is required" });
-    for (const key72 of Object.keys(value)) {
-      const item73 = value[key72];
-      switch (key72) {
+    for (const key74 of Object.keys(value)) {
+      const item75 = value[key74];
+      switch (key74) {
         case "data": {
-          if (!(typeof item73 === "string")) {
+          if (!(typeof item75 === "string")) {
             errors.push({ path: path + ".data", rule: "type", message: "must be a string" });
           }
           break;
         }
         case "encoding": {
-          if (!(typeof item73 === "string")) {
+          if (!(typeof item75 === "string")) {
             errors.push({ path: path + ".encoding", rule: "type", message: "must be a string" });
           }
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key72), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          errors.push({ path: path + pathStep(key74), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
@@ -1765,9 +1805,9 @@ function checkSecretFile(value: unknown, path: string, errors: FieldError[]): vo
 
 function isSecretFiles(value: unknown): boolean {
   if (!(isObject(value))) return false;
-  for (const key73 of Object.keys(value)) {
-    const item74 = value[key73];
-    if (!isSecretFile(item74)) return false;
+  for (const key75 of Object.keys(value)) {
+    const item76 = value[key75];
+    if (!isSecretFile(item76)) return false;
   }
   return true;
 }
@@ -1776,17 +1816,17 @@ function checkSecretFiles(value: unknown, path: string, errors: FieldError[]): v
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
-    for (const key74 of Object.keys(value)) {
-      const item75 = value[key74];
-      checkSecretFile(item75, path + pathStep(key74), errors);
+    for (const key76 of Object.keys(value)) {
+      const item77 = value[key76];
+      checkSecretFile(item77, path + pathStep(key76), errors);
     }
   }
 }
 
 function isServiceDescription(value: unknown): boolean {
   if (!(typeof value === "string")) return false;
-  const length75 = codePoints(value);
-  if (length75 > 200) return false;
+  const length77 = codePoints(value);
+  if (length77 > 200) return false;
   if (!PATTERN_12.test(value)) return false;
   return true;
 }
@@ -1795,17 +1835,17 @@ function checkServiceDescription(value: unknown, path: string, errors: FieldErro
   if (!(typeof value === "string")) {
     errors.push({ path: path, rule: "type", message: "must be a string" });
   } else {
-    const length76 = codePoints(value);
-    if (length76 > 200) errors.push({ path: path, rule: "maxLength", message: "must have at most 200 characters" });
+    const length78 = codePoints(value);
+    if (length78 > 200) errors.push({ path: path, rule: "maxLength", message: "must have at most 200 characters" });
     if (!PATTERN_12.test(value)) errors.push({ path: path, rule: "pattern", message: "must match the ECMA-262 pattern `^[a-zA-Z0-9.,?\\s\\\\/'\"()[\\];`%^&*\\-_:!]+$`" });
   }
 }
 
 function isServiceName(value: unknown): boolean {
   if (!(typeof value === "string")) return false;
-  const length76 = codePoints(value);
-  if (length76 < 3) return false;
-  if (length76 > 54) return false;
+  const length78 = codePoints(value);
+  if (length78 < 3) return false;
+  if (length78 > 54) return false;
   if (!PATTERN_13.test(value)) return false;
   return true;
 }
@@ -1814,20 +1854,20 @@ function checkServiceName(value: unknown, path: string, errors: FieldError[]): v
   if (!(typeof value === "string")) {
     errors.push({ path: path, rule: "type", message: "must be a string" });
   } else {
-    const length77 = codePoints(value);
-    if (length77 < 3) errors.push({ path: path, rule: "minLength", message: "must have at least 3 characters" });
-    if (length77 > 54) errors.push({ path: path, rule: "maxLength", message: "must have at most 54 characters" });
+    const length79 = codePoints(value);
+    if (length79 < 3) errors.push({ path: path, rule: "minLength", message: "must have at least 3 characters" });
+    if (length79 > 54) errors.push({ path: path, rule: "maxLength", message: "must have at most 54 characters" });
     if (!PATTERN_13.test(value)) errors.push({ path: path, rule: "pattern", message: "must match the ECMA-262 pattern `^[a-zA-Z]((-|\\s)?[a-zA-Z0-9]+((-|\\s)[a-zA-Z0-9]+)*)?$`" });
   }
 }
 
 function isServiceStatus(value: unknown): boolean {
   if (!(isObject(value))) return false;
-  for (const key77 of Object.keys(value)) {
-    const item78 = value[key77];
-    switch (key77) {
+  for (const key79 of Object.keys(value)) {
+    const item80 = value[key79];
+    switch (key79) {
       case "build": {
-        if (!isBuildStatus(item78)) return false;
+        if (!isBuildStatus(item80)) return false;
         break;
       }
       default: {
@@ -1842,15 +1882,15 @@ function checkServiceStatus(value: unknown, path: string, errors: FieldError[]):
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
-    for (const key78 of Object.keys(value)) {
-      const item79 = value[key78];
-      switch (key78) {
+    for (const key80 of Object.keys(value)) {
+      const item81 = value[key80];
+      switch (key80) {
         case "build": {
-          checkBuildStatus(item79, path + ".build", errors);
+          checkBuildStatus(item81, path + ".build", errors);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key78), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          errors.push({ path: path + pathStep(key80), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
@@ -1861,32 +1901,32 @@ function isVcsData(value: unknown): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "projectUrl")) return false;
   if (!hasOwn(value, "projectType")) return false;
-  for (const key79 of Object.keys(value)) {
-    const item80 = value[key79];
-    switch (key79) {
+  for (const key81 of Object.keys(value)) {
+    const item82 = value[key81];
+    switch (key81) {
       case "projectUrl": {
-        if (!(typeof item80 === "string")) return false;
-        if (!PATTERN_14.test(item80)) return false;
+        if (!(typeof item82 === "string")) return false;
+        if (!PATTERN_14.test(item82)) return false;
         break;
       }
       case "projectType": {
-        if (!ALLOWED_15.has(item80)) return false;
-        if (!(typeof item80 === "string")) return false;
+        if (!ALLOWED_15.has(item82)) return false;
+        if (!(typeof item82 === "string")) return false;
         break;
       }
       case "selfHostedVcsId": {
-        if (!(typeof item80 === "string")) return false;
+        if (!(typeof item82 === "string")) return false;
         break;
       }
       case "accountLogin": {
-        if (!(typeof item80 === "string")) return false;
+        if (!(typeof item82 === "string")) return false;
         break;
       }
       case "vcsLinkId": {
-        if (!(typeof item80 === "string")) return false;
-        const length81 = codePoints(item80);
-        if (length81 < 24) return false;
-        if (length81 > 24) return false;
+        if (!(typeof item82 === "string")) return false;
+        const length83 = codePoints(item82);
+        if (length83 < 24) return false;
+        if (length83 > 24) return false;
         break;
       }
       default: {
@@ -1903,48 +1943,48 @@ function checkVcsData(value: unknown, path: string, errors: FieldError[]): void 
   } else {
     if (!hasOwn(value, "projectUrl")) errors.push({ path: path + ".projectUrl", rule: "required", message: "is required" });
     if (!hasOwn(value, "projectType")) errors.push({ path: path + ".projectType", rule: "required", message: "is required" });
-    for (const key80 of Object.keys(value)) {
-      const item81 = value[key80];
-      switch (key80) {
+    for (const key82 of Object.keys(value)) {
+      const item83 = value[key82];
+      switch (key82) {
         case "projectUrl": {
-          if (!(typeof item81 === "string")) {
+          if (!(typeof item83 === "string")) {
             errors.push({ path: path + ".projectUrl", rule: "type", message: "must be a string" });
           } else {
-            if (!PATTERN_14.test(item81)) errors.push({ path: path + ".projectUrl", rule: "pattern", message: "must match the ECMA-262 pattern `^(https:\\/\\/)?((www(\\.[a-zA-Z0-9\\-]{2,})+\\.)?[a-zA-Z0-9\\-]{2,})(\\.([a-zA-Z0-9\\-]{2,}))+(\\/([a-zA-Z0-9\\-._]{2,}))+?$`" });
+            if (!PATTERN_14.test(item83)) errors.push({ path: path + ".projectUrl", rule: "pattern", message: "must match the ECMA-262 pattern `^(https:\\/\\/)?((www(\\.[a-zA-Z0-9\\-]{2,})+\\.)?[a-zA-Z0-9\\-]{2,})(\\.([a-zA-Z0-9\\-]{2,}))+(\\/([a-zA-Z0-9\\-._]{2,}))+?$`" });
           }
           break;
         }
         case "projectType": {
-          if (!ALLOWED_15.has(item81)) errors.push({ path: path + ".projectType", rule: "enum", message: "must be one of: \"bitbucket\", \"gitlab\", \"github\", \"self-hosted\", \"azure\"" });
-          if (!(typeof item81 === "string")) {
+          if (!ALLOWED_15.has(item83)) errors.push({ path: path + ".projectType", rule: "enum", message: "must be one of: \"bitbucket\", \"gitlab\", \"github\", \"self-hosted\", \"azure\"" });
+          if (!(typeof item83 === "string")) {
             errors.push({ path: path + ".projectType", rule: "type", message: "must be a string" });
           }
           break;
         }
         case "selfHostedVcsId": {
-          if (!(typeof item81 === "string")) {
+          if (!(typeof item83 === "string")) {
             errors.push({ path: path + ".selfHostedVcsId", rule: "type", message: "must be a string" });
           }
           break;
         }
         case "accountLogin": {
-          if (!(typeof item81 === "string")) {
+          if (!(typeof item83 === "string")) {
             errors.push({ path: path + ".accountLogin", rule: "type", message: "must be a string" });
           }
           break;
         }
         case "vcsLinkId": {
-          if (!(typeof item81 === "string")) {
+          if (!(typeof item83 === "string")) {
             errors.push({ path: path + ".vcsLinkId", rule: "type", message: "must be a string" });
           } else {
-            const length82 = codePoints(item81);
-            if (length82 < 24) errors.push({ path: path + ".vcsLinkId", rule: "minLength", message: "must have at least 24 characters" });
-            if (length82 > 24) errors.push({ path: path + ".vcsLinkId", rule: "maxLength", message: "must have at most 24 characters" });
+            const length84 = codePoints(item83);
+            if (length84 < 24) errors.push({ path: path + ".vcsLinkId", rule: "minLength", message: "must have at least 24 characters" });
+            if (length84 > 24) errors.push({ path: path + ".vcsLinkId", rule: "maxLength", message: "must have at most 24 characters" });
           }
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key80), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          errors.push({ path: path + pathStep(key82), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
@@ -2044,6 +2084,14 @@ export const validateCluster: Validator = (value) => {
   if (isCluster(value)) return [];
   const errors: FieldError[] = [];
   checkCluster(value, "$", errors);
+  return errors;
+};
+
+/** The failing fields of `value` as a `CreateBuildServiceParameters`; none when it is valid. */
+export const validateCreateBuildServiceParameters: Validator = (value) => {
+  if (isCreateBuildServiceParameters(value)) return [];
+  const errors: FieldError[] = [];
+  checkCreateBuildServiceParameters(value, "$", errors);
   return errors;
 };
 
@@ -2229,6 +2277,7 @@ export const validators: Readonly<Record<string, Validator>> = Object.freeze({
   BuildpackBuildSettings: validateBuildpackBuildSettings,
   BuildpackOptions: validateBuildpackOptions,
   Cluster: validateCluster,
+  CreateBuildServiceParameters: validateCreateBuildServiceParameters,
   CreateBuildServiceRequest: validateCreateBuildServiceRequest,
   CreateBuildServiceResponse: validateCreateBuildServiceResponse,
   DirectoryPath: validateDirectoryPath,
