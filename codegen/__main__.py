@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .issues import SpecError
+from .issues import GenerationError, SpecError
 from .pipeline import REPO_ROOT, check, generate
 
 
@@ -32,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         count = generate(args.spec, args.out)
     except SpecError as err:
         print(err, file=sys.stderr)
+        print(f"Nothing was written; {args.out} is unchanged.", file=sys.stderr)
+        return 2
+    except GenerationError as err:
+        print(f"A bug in the generator, not in the spec: {err}", file=sys.stderr)
         print(f"Nothing was written; {args.out} is unchanged.", file=sys.stderr)
         return 2
     print(f"Wrote {count} files to {args.out}.")

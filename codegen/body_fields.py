@@ -28,6 +28,7 @@ __all__ = [
     "BodyField",
     "allowed_enum",
     "body_fields",
+    "constraint_notes",
     "kebab_case",
     "parameter_flags",
 ]
@@ -36,24 +37,29 @@ SCALAR_KINDS = ("string", "integer", "number", "boolean")
 
 RESERVED_FLAGS = frozenset(
     {
+        "--all",
         "--base-url",
         "--context",
         "--dry-run",
         "--file",
+        "--force",
         "--help",
         "--input",
+        "--loadAll",
         "--max-retries",
         "--no-input",
         "--output",
         "--quiet",
         "--skip-validation",
+        "--strict",
         "--timeout",
         "--token",
         "--verbose",
         "--yes",
     }
 )
-"""The options every CLI command has; no flag of a body field may take one of these names."""
+"""The options of the CLI's commands (``--all``, ``--force``: of lists and deletes); no flag
+of a body field or parameter may take one of these names."""
 
 RESERVED_SHORT_FLAGS = frozenset({"-f", "-h", "-i", "-o", "-q", "-v", "-y"})
 
@@ -104,10 +110,14 @@ def kebab_case(name: str) -> str:
 
 
 def parameter_flags(name: str) -> tuple[str, ...]:
-    """A path parameter's flags: ``projectId`` -> ``--project-id --projectId --project``."""
+    """A parameter's flags: ``projectId`` -> ``--project-id --projectId --project``,
+    ``per_page`` -> ``--per-page --per_page``, ``X-Trace-Id`` -> ``--x-trace-id --X-Trace-Id``.
+
+    Only a camelCase id (``projectId``, the official CLI's names) also goes without its ``-id``.
+    """
     kebab = kebab_case(name)
     flags = [f"--{kebab}", f"--{name}"]
-    if kebab.endswith("-id"):
+    if name.endswith("Id") and name.isalnum():
         flags.append(f"--{kebab.removesuffix('-id')}")
     return tuple(dict.fromkeys(flags))
 
@@ -294,6 +304,11 @@ def _notes(
     if flagged and kind == "map":
         yield "Give KEY=VALUE, and repeat the flag for each entry."
     yield from _constraints(value_schema)
+
+
+def constraint_notes(schema: Mapping[str, Any]) -> tuple[str, ...]:
+    """A schema's lengths, pattern and bounds, as sentences for help text."""
+    return tuple(_constraints(schema))
 
 
 def _constraints(schema: Mapping[str, Any]) -> Iterator[str]:

@@ -35,8 +35,8 @@ __all__ = [
     "Pagination",
     "Parameter",
     "PatternTranslation",
-    "Response",
     "Resource",
+    "Response",
     "build_ir",
     "with_parameter_models",
 ]
@@ -88,10 +88,13 @@ class Parameter:
     ts_type: str
     """Its TypeScript type: ``string``, ``number``, ``1 | 2 | 3 | 5``."""
 
-    example: str
-    """The value examples use: the spec's example, else ``default-project`` for
-    ``projectId`` (what the sandbox names the project it creates), so examples run
-    against it as printed."""
+    example: str | int | float | bool
+    """The value examples use, always of the parameter's kind and among its choices:
+    the spec's example when it is one, else the first choice, the minimum (or 1),
+    ``true``, or for a string ``default-project`` for ``projectId`` (what the sandbox
+    names the project it creates), so examples run against it as printed."""
+    example_given: bool
+    """Whether ``example`` is the spec's own (examples show optional parameters only then)."""
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -139,7 +142,7 @@ class Operation:
     parameters: tuple[Parameter, ...]
     """Path parameters first, then query, then header; each in spec order."""
     parameters_model: ClassName | None
-    """The model every parameter value is validated by (``ListServicesParameters``),
+    """The model every parameter value is validated by (``ListServicesParams``),
     made by the IR from the parameters' schemas; ``None`` when there are none."""
     request_model: ClassName | None
     """The model of the JSON body; ``None`` when the operation takes no body."""
@@ -297,7 +300,7 @@ def build_ir(spec: LoadedSpec) -> Api:
 def with_parameter_models(document: Mapping[str, Any]) -> dict[str, Any]:
     """The document with one object schema per operation that has parameters.
 
-    ``ListServicesParameters`` has a property per parameter (its wire name), its
+    ``ListServicesParams`` has a property per parameter (its wire name), its
     schema as the spec gives it, and ``required`` as the spec says: every surface
     then validates parameters with the machinery it has for bodies.
     """
@@ -412,7 +415,7 @@ def _parameter(document: Mapping[str, Any], parameter: Mapping[str, Any]) -> Par
         choices=choices,
         python_type=python_type,
         ts_type=ts_type,
-        example=_parameter_example(document, parameter),
+        **_parameter_example(document, parameter, schema, kind, choices),
     )
 
 
@@ -513,17 +516,42 @@ def _result(document: Mapping[str, Any], responses: tuple[Response, ...]) -> dic
     return result
 
 
-def _parameter_example(document: Mapping[str, Any], parameter: Mapping[str, Any]) -> str:
-    """The parameter's example in the spec, else ``default-<noun>`` (``default-project``)."""
-    if "example" in parameter:
-        return str(parameter["example"])
-    first = _first_example(document, parameter)
-    if first is not None:
-        return str(first)
-    words = split_words(str(parameter["name"]))
-    if len(words) > 1 and words[-1].lower() == "id":
-        words = words[:-1]
-    return "-".join(["default", *(word.lower() for word in words)])
+def _parameter_example(
+    document: Mapping[str, Any],
+    parameter: Mapping[str, Any],
+    schema: Mapping[str, Any],
+    kind: str,
+    choices: tuple[Any, ...],
+) -> dict[str, Any]:
+    """``example`` and ``example_given`` of a `Parameter` (see there)."""
+    given = parameter["example"] if "example" in parameter else _first_example(document, parameter)
+    if given is None:
+        given = schema.get("example")
+    if _is_kind(given, kind) and (not choices or given in choices):
+        return {"example": given, "example_given": True}
+    if choices:
+        made: Any = choices[0]
+    elif kind == "boolean":
+        made = True
+    elif kind in ("integer", "number"):
+        made = schema.get("minimum", 1)
+    else:
+        words = split_words(str(parameter["name"]))
+        if len(words) > 1 and words[-1].lower() == "id":
+            words = words[:-1]
+        made = "-".join(["default", *(word.lower() for word in words)])
+    return {"example": made, "example_given": False}
+
+
+def _is_kind(value: Any, kind: str) -> bool:
+    """Whether ``value`` is a JSON value of the scalar type ``kind``."""
+    if isinstance(value, bool) or kind == "boolean":
+        return isinstance(value, bool) and kind == "boolean"
+    if kind == "integer":
+        return isinstance(value, int)
+    if kind == "number":
+        return isinstance(value, int | float)
+    return isinstance(value, str)
 
 
 def _first_example(document: Mapping[str, Any], media: Mapping[str, Any]) -> Any:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["Level", "SpecError", "SpecIssue", "pointer"]
+__all__ = ["GenerationError", "Level", "SpecError", "SpecIssue", "pointer"]
 
 
 class Level(StrEnum):
@@ -36,6 +36,19 @@ class SpecError(Exception):
         lines = [f"{source}: {count} problem{'s' if count != 1 else ''} in the spec"]
         lines += [f"  {issue}" for issue in self.issues]
         super().__init__("\n".join(lines))
+
+
+class GenerationError(Exception):
+    """A bug in the generator, not in the spec: a template, a renderer or the formatter failed.
+
+    ``where`` locates it (``templates/python/_client.py.jinja, line 12``, or the
+    generated file the formatter refused); nothing is written.
+    """
+
+    def __init__(self, where: str, message: str) -> None:
+        self.where = where
+        self.message = message
+        super().__init__(f"{where}: {message}")
 
 
 def pointer(*parts: str | int) -> str:

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import yaml
 
@@ -38,7 +38,9 @@ class _StrictLoader(yaml.SafeLoader):
     implicit types are replaced by the core schema's.
     """
 
-    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
+
+# The loader's own table of implicit types; the base class's stays as it is.
+_StrictLoader.yaml_implicit_resolvers = {}
 
 
 _CORE_SCALARS: tuple[tuple[str, str, list[str]], ...] = (

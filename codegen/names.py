@@ -5,7 +5,7 @@ from __future__ import annotations
 import keyword
 import re
 
-__all__ = ["ClassName", "PythonIdentifier", "split_words"]
+__all__ = ["ClassName", "PythonIdentifier", "TsIdentifier", "split_words"]
 
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9]|$)|[A-Z]?[a-z0-9]+|[A-Z]+")
 
@@ -39,4 +39,17 @@ class ClassName(str):
         name = "".join(word[:1].upper() + word[1:] for word in words) or "Model"
         if name[0].isdigit():
             name = f"M{name}"
+        return super().__new__(cls, name)
+
+
+class TsIdentifier(str):
+    """A camelCase TypeScript name: ``widget-status`` -> ``widgetStatus``."""
+
+    __slots__ = ()
+
+    def __new__(cls, text: str) -> TsIdentifier:
+        words = split_words(text) or ["call"]
+        name = words[0].lower() + "".join(w[:1].upper() + w[1:].lower() for w in words[1:])
+        if name[0].isdigit():
+            name = f"n{name}"
         return super().__new__(cls, name)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path, PurePosixPath
 
+import jinja2
+
 from .ir import Api, build_ir
-from .issues import Level, SpecError
+from .issues import GenerationError, Level, SpecError
 from .load import load_spec
 from .provenance import MANIFEST_NAME, manifest, stamp
 from .render import RenderedFile, Renderer
@@ -22,6 +25,7 @@ from .write import replace_tree, stage, stale_files
 __all__ = ["RENDERERS", "REPO_ROOT", "check", "generate", "render_all"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_SUFFIX = ".jinja"
 
 RENDERERS: tuple[Renderer, ...] = (
     render_python_package,
@@ -44,7 +48,7 @@ def load_api(spec_path: Path) -> Api:
 
 def render_all(api: Api) -> list[RenderedFile]:
     """Every generated file, stamped with its provenance line, plus the manifest."""
-    files = [file for renderer in RENDERERS for file in renderer(api)]
+    files = [file for renderer in RENDERERS for file in _rendered(renderer, api)]
     paths = [file.path for file in files]
     duplicates = sorted({str(p) for p in paths if paths.count(p) > 1})
     if duplicates:
@@ -57,9 +61,45 @@ def render_all(api: Api) -> list[RenderedFile]:
     files.append(
         RenderedFile(PurePosixPath(MANIFEST_NAME), manifest(api.spec_sha256, inputs, REPO_ROOT))
     )
-    return [
-        RenderedFile(file.path, stamp(file.path, file.content, api.spec_sha256)) for file in files
-    ]
+    return [_stamped(file, api.spec_sha256) for file in files]
+
+
+def _rendered(renderer: Renderer, api: Api) -> list[RenderedFile]:
+    """The renderer's files; its failure becomes a GenerationError at the template line."""
+    try:
+        return list(renderer(api))
+    except Exception as err:
+        name = getattr(renderer, "__name__", repr(renderer))
+        raise GenerationError(
+            failure_location(err), f"{name} failed: {type(err).__name__}: {err}"
+        ) from err
+
+
+def _stamped(file: RenderedFile, spec_sha256: str) -> RenderedFile:
+    try:
+        return RenderedFile(file.path, stamp(file.path, file.content, spec_sha256))
+    except ValueError as err:
+        raise GenerationError(f"generated file {file.path}", str(err)) from err
+
+
+def failure_location(err: BaseException) -> str:
+    """Where a rendering failed: the template and line if in a template, else the code line."""
+    if isinstance(err, jinja2.TemplateSyntaxError) and err.lineno:
+        name = _from_root(err.filename) if err.filename else f"templates/{err.name}"
+        return f"{name}, line {err.lineno}"
+    frames = traceback.extract_tb(err.__traceback__)
+    for frame in reversed(frames):  # Jinja puts each template line in the traceback
+        if frame.filename.endswith(TEMPLATE_SUFFIX):
+            return f"{_from_root(frame.filename)}, line {frame.lineno}"
+    for frame in reversed(frames):
+        if Path(frame.filename).resolve().is_relative_to(REPO_ROOT / "codegen"):
+            return f"{_from_root(frame.filename)}, line {frame.lineno}"
+    return "the generator"
+
+
+def _from_root(filename: str) -> str:
+    path = Path(filename).resolve()
+    return path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else filename
 
 
 def generate(spec_path: Path, out_dir: Path) -> int:

@@ -55,8 +55,12 @@ def command_path(operation: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def parameters_model_name(operation: Mapping[str, Any]) -> ClassName:
-    """``listServices`` -> ``ListServicesParameters``."""
-    return ClassName(f"{operation.get('operationId', '')} parameters")
+    """``listServices`` -> ``ListServicesParams``: the model of every parameter of the call.
+
+    Not ``...Parameters``: the official JS client names its path parameters' type
+    ``ListServicesParameters``, and the TypeScript client keeps that name free.
+    """
+    return ClassName(f"{operation.get('operationId', '')} params")
 
 
 def raw_parameters(

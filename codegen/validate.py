@@ -6,6 +6,7 @@ run, so one report lists everything that is wrong.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -16,8 +17,17 @@ from pydantic_core import SchemaError, SchemaValidator, core_schema
 
 from .ecma_regex import UnsupportedPattern, to_rust_regex
 from .issues import SpecIssue, pointer
+from .names import PythonIdentifier
 from .schema_keywords import ANNOTATIONS, ASSERTIONS, SUBSCHEMA_KEYS
-from .spec_operations import command_path
+from .spec_operations import (
+    METHODS,
+    PAGINATED_KEY,
+    PAGINATION_QUERY,
+    command_path,
+    iter_operations,
+    parameters_model_name,
+    raw_parameters,
+)
 from .spec_walk import (
     components_root,
     dereference,
@@ -33,6 +43,16 @@ Document = Mapping[str, Any]
 Check = Callable[[Document], Iterator[SpecIssue]]
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+JSON = "application/json"
+SCHEMAS_PREFIX = "#/components/schemas/"
+SUCCESS_STATUSES = ("200", "201", "202", "204")
+PARAMETER_LOCATIONS = ("path", "query", "header")
+PARAMETER_TYPES = ("string", "integer", "number", "boolean")
+CLIENT_ARGUMENTS = frozenset({"data", "skip_validation", "extra_headers", "timeout", "self"})
+"""The client method's own arguments; no parameter may take one of their names."""
+CLIENT_HEADERS = frozenset({"accept", "authorization", "content-type"})
+"""Headers the clients set; OpenAPI 3.1 ignores header parameters of these names."""
+PAGINATION_FIELDS = (("hasNextPage", "boolean"), ("cursor", "string"), ("count", "integer"))
 
 
 def check_refs(document: Document) -> Iterator[SpecIssue]:
@@ -146,28 +166,270 @@ def check_one_of(document: Document) -> Iterator[SpecIssue]:
 
 
 def check_operations(document: Document) -> Iterator[SpecIssue]:
-    """Each operation names itself, its permission and its command path."""
+    """Each operation names itself, its permission and its command path; ids are unique."""
     paths = document.get("paths")
     if not isinstance(paths, Mapping) or not paths:
         yield SpecIssue(pointer("paths"), "the spec defines no operation")
         return
-    for route, item in paths.items():
-        if not isinstance(item, Mapping):
+    first_place: dict[str, str] = {}
+    for route, method, operation, _ in iter_operations(document):
+        where = pointer("paths", route, method)
+        operation_id = operation.get("operationId")
+        if not operation_id:
+            yield SpecIssue(where, "the operation has no operationId")
+        elif str(operation_id) in first_place:
+            yield SpecIssue(
+                where, f"operationId {operation_id!r} is also used by {first_place[operation_id]}"
+            )
+        else:
+            first_place[str(operation_id)] = f"{method.upper()} {route}"
+        permission = operation.get("x-required-permission")
+        if not isinstance(permission, str) or not permission:
+            yield SpecIssue(where, "the operation has no x-required-permission")
+        if not command_path(operation):
+            yield SpecIssue(
+                where,
+                "the operation has no x-command-path (words, as one string or a list)",
+            )
+
+
+def check_methods(document: Document) -> Iterator[SpecIssue]:
+    """Only the methods every surface implements: GET, PUT, POST, PATCH and DELETE."""
+    for route, item in _mapping(document.get("paths")).items():
+        for method in _mapping(item):
+            if method in HTTP_METHODS and method not in METHODS:
+                supported = ", ".join(m.upper() for m in METHODS)
+                yield SpecIssue(
+                    pointer("paths", route, method),
+                    f"the method {method.upper()} is not supported (only {supported})",
+                )
+
+
+def check_responses(document: Document) -> Iterator[SpecIssue]:
+    """One success response per operation, with a components schema as its JSON body."""
+    for route, method, operation, _ in iter_operations(document):
+        where = ("paths", route, method, "responses")
+        responses = _mapping(operation.get("responses"))
+        for status in responses:
+            if not re.fullmatch(r"[1-5][0-9][0-9]", str(status)):
+                yield SpecIssue(
+                    pointer(*where, status),
+                    f"the response status {status!r} is not supported: give each status"
+                    " as a number (no `default`, no ranges like 4XX)",
+                )
+        successes = [status for status in responses if str(status).startswith("2")]
+        if len(successes) != 1:
+            found = ", ".join(str(status) for status in successes) or "none"
+            yield SpecIssue(
+                pointer(*where),
+                f"an operation needs exactly one 2xx response (found: {found})",
+            )
             continue
-        for method in HTTP_METHODS:
-            operation = item.get(method)
-            if not isinstance(operation, Mapping):
-                continue
-            where = pointer("paths", route, method)
-            if not operation.get("operationId"):
-                yield SpecIssue(where, "the operation has no operationId")
-            permission = operation.get("x-required-permission")
-            if not isinstance(permission, str) or not permission:
-                yield SpecIssue(where, "the operation has no x-required-permission")
-            if not command_path(operation):
+        status = successes[0]
+        if str(status) not in SUCCESS_STATUSES:
+            yield SpecIssue(
+                pointer(*where, status),
+                f"the success status must be one of {', '.join(SUCCESS_STATUSES)}",
+            )
+        response = _deref(document, responses[status])
+        content = _mapping(response.get("content"))
+        if str(status) == "204":
+            if content:
+                yield SpecIssue(pointer(*where, status, "content"), "a 204 response has no body")
+            continue
+        yield from _json_schema_ref(content, (*where, status), "the success response")
+
+
+def check_request_body(document: Document) -> Iterator[SpecIssue]:
+    """A request body is JSON whose schema is a ``$ref`` to ``components/schemas``."""
+    for route, method, operation, _ in iter_operations(document):
+        if "requestBody" not in operation:
+            continue
+        body = _deref(document, operation["requestBody"])
+        where = ("paths", route, method, "requestBody")
+        yield from _json_schema_ref(_mapping(body.get("content")), where, "the request body")
+
+
+def check_parameters(document: Document) -> Iterator[SpecIssue]:
+    """Each parameter is a path, query or header one, with a scalar schema.
+
+    Checked where it is written (the path item or the operation), once.
+    """
+    for location, parameter in _written_parameters(document):
+        yield from _parameter_issues(document, parameter, location)
+
+
+def check_operation_parameters(document: Document) -> Iterator[SpecIssue]:
+    """An operation's parameters match its path template and have distinct Python names."""
+    schemas = _mapping(_mapping(document.get("components")).get("schemas"))
+    model_names: dict[str, str] = {}
+    for route, method, operation, item in iter_operations(document):
+        where = pointer("paths", route, method)
+        parameters = raw_parameters(document, operation, item)
+        declared = {str(p.get("name")) for p in parameters if p.get("in") == "path"}
+        in_template = set(re.findall(r"{([^}]*)}", route))
+        for name in sorted(in_template - declared):
+            yield SpecIssue(where, f"the path has {{{name}}} but no path parameter {name!r}")
+        for name in sorted(declared - in_template):
+            yield SpecIssue(where, f"the path parameter {name!r} is not in the path {route}")
+        seen: dict[str, str] = {}
+        for parameter in parameters:
+            name = str(parameter.get("name"))
+            python_name = PythonIdentifier(name)
+            if python_name in CLIENT_ARGUMENTS:
                 yield SpecIssue(
                     where,
-                    "the operation has no x-command-path (words, as one string or a list)",
+                    f"the parameter {name!r} would be the client's argument {python_name!r},"
+                    " which the client already has",
+                )
+            elif python_name in seen:
+                yield SpecIssue(
+                    where,
+                    f"the parameters {seen[python_name]!r} and {name!r} would both be"
+                    f" the client's argument {python_name!r}",
+                )
+            seen.setdefault(python_name, name)
+        if not parameters:
+            continue
+        model = parameters_model_name(operation)
+        if model in schemas:
+            yield SpecIssue(
+                where,
+                f"the operation's parameters model {model!r} would replace the schema"
+                f" {model!r} of components/schemas: rename the schema or the operationId",
+            )
+        elif model in model_names:
+            yield SpecIssue(
+                where,
+                f"the operation's parameters model {model!r} is also that of {model_names[model]}",
+            )
+        model_names.setdefault(model, f"{method.upper()} {route}")
+
+
+def check_command_paths(document: Document) -> Iterator[SpecIssue]:
+    """``x-command-path`` words are non-empty; no path repeats or prefixes another."""
+    owners: dict[tuple[str, ...], tuple[str, str]] = {}
+    for route, method, operation, _ in iter_operations(document):
+        where = pointer("paths", route, method, "x-command-path")
+        raw = operation.get("x-command-path")
+        words = command_path(operation)
+        if isinstance(raw, list) and any(
+            not isinstance(word, str) or not re.fullmatch(r"\S+", word) for word in raw
+        ):
+            yield SpecIssue(where, "every word of x-command-path must be a non-empty word")
+            continue
+        if raw is not None and not isinstance(raw, str | list):
+            yield SpecIssue(where, "x-command-path must be words, as one string or a list")
+            continue
+        if not words:
+            continue  # check_operations reports it
+        if words in owners:
+            other_route, other_method = owners[words]
+            yield SpecIssue(
+                where,
+                f"the command path {' '.join(words)!r} is also that of"
+                f" {other_method.upper()} {other_route}",
+            )
+            continue
+        owners[words] = (route, method)
+    for words, (route, method) in sorted(owners.items()):
+        for other, (other_route, other_method) in sorted(owners.items()):
+            if len(other) > len(words) and other[: len(words)] == words:
+                yield SpecIssue(
+                    pointer("paths", route, method, "x-command-path"),
+                    f"the command path {' '.join(words)!r} is also the start of"
+                    f" {' '.join(other)!r} ({other_method.upper()} {other_route}): a word"
+                    " cannot be both a command and a group of commands",
+                )
+
+
+def check_pagination(document: Document) -> Iterator[SpecIssue]:
+    """An ``x-paginated`` list follows Northflank's convention (see `Pagination` in the IR)."""
+    for route, method, operation, item in iter_operations(document):
+        where = ("paths", route, method)
+        if PAGINATED_KEY not in operation:
+            continue
+        flag = operation[PAGINATED_KEY]
+        if not isinstance(flag, bool):
+            yield SpecIssue(
+                pointer(*where, PAGINATED_KEY), f"{PAGINATED_KEY} must be true or false"
+            )
+            continue
+        if not flag:
+            continue
+        if method != "get":
+            yield SpecIssue(pointer(*where), "a paginated operation must be a GET")
+        query = {
+            str(p.get("name"))
+            for p in raw_parameters(document, operation, item)
+            if p.get("in") == "query"
+        }
+        missing = [name for name in PAGINATION_QUERY if name not in query]
+        if missing:
+            yield SpecIssue(
+                pointer(*where),
+                "a paginated operation takes the query parameters"
+                f" {', '.join(PAGINATION_QUERY)}; missing: {', '.join(missing)}",
+            )
+        yield from _pagination_envelope(document, operation, where)
+
+
+def _pagination_envelope(
+    document: Document, operation: Mapping[str, Any], where: tuple[str, ...]
+) -> Iterator[SpecIssue]:
+    responses = _mapping(operation.get("responses"))
+    successes = [status for status in responses if str(status).startswith("2")]
+    if len(successes) != 1:
+        return  # check_responses reports it
+    response = _deref(document, responses[successes[0]])
+    schema = _mapping(_mapping(_mapping(response.get("content")).get(JSON)).get("schema"))
+    ref = schema.get("$ref")
+    if not isinstance(ref, str):
+        return  # check_responses reports it
+    envelope = _deref(document, schema)
+    at = ref.lstrip("#/").split("/")
+    properties = _mapping(envelope.get("properties"))
+    required = envelope.get("required", [])
+    required = required if isinstance(required, list) else []
+    convention = "a paginated response is {data: {<items>: [...]}, pagination: {...}}"
+    for key in ("data", "pagination"):
+        if key not in properties or key not in required:
+            yield SpecIssue(pointer(*at), f"{convention}: {key!r} must be a required property")
+    data_node = properties.get("data")
+    if isinstance(data_node, Mapping) and "data" in required:
+        if not isinstance(data_node.get("$ref"), str):
+            yield SpecIssue(
+                pointer(*at, "properties", "data"),
+                f"{convention}: 'data' must be a $ref to a schema of components/schemas",
+            )
+        else:
+            data = _deref(document, data_node)
+            data_at = str(data_node["$ref"]).lstrip("#/").split("/")
+            arrays = [
+                (key, _deref(document, value))
+                for key, value in _mapping(data.get("properties")).items()
+                if _deref(document, value).get("type") == "array"
+            ]
+            if data.get("type") != "object" or len(arrays) != 1:
+                yield SpecIssue(
+                    pointer(*data_at),
+                    f"{convention}: 'data' must be an object with exactly one array property"
+                    f" (found {len(arrays)})",
+                )
+            elif not isinstance(_mapping(arrays[0][1].get("items")).get("$ref"), str):
+                yield SpecIssue(
+                    pointer(*data_at, "properties", arrays[0][0], "items"),
+                    f"{convention}: the items must be a $ref to a schema of components/schemas",
+                )
+    pagination_node = properties.get("pagination")
+    if isinstance(pagination_node, Mapping) and "pagination" in required:
+        pagination = _deref(document, pagination_node)
+        fields = _mapping(pagination.get("properties"))
+        for key, kind in PAGINATION_FIELDS:
+            if _deref(document, fields.get(key)).get("type") != kind:
+                yield SpecIssue(
+                    pointer(*at, "properties", "pagination"),
+                    f"{convention}: 'pagination' must have a property {key!r} of type {kind!r}",
                 )
 
 
@@ -197,8 +459,16 @@ def check_examples(document: Document) -> Iterator[SpecIssue]:
 def check_schema_keywords(document: Document) -> Iterator[SpecIssue]:
     """Every schema uses only the keywords every surface implements (and ``x-`` extensions)."""
     known = ASSERTIONS | ANNOTATIONS
-    for name, schema in document.get("components", {}).get("schemas", {}).items():
+    components = _mapping(document.get("components"))
+    for name, schema in _mapping(components.get("schemas")).items():
         yield from _schema_keywords(schema, ("components", "schemas", name), known)
+    for name, parameter in _mapping(components.get("parameters")).items():
+        yield from _schema_keywords(
+            _mapping(parameter).get("schema"), ("components", "parameters", name, "schema"), known
+        )
+    for location, parameter in _written_parameters(document):
+        where = (*location, "schema")
+        yield from _schema_keywords(_mapping(parameter).get("schema"), where, known)
 
 
 def _schema_keywords(
@@ -224,6 +494,13 @@ CHECKS: tuple[Check, ...] = (
     check_openapi,
     check_schema_keywords,
     check_operations,
+    check_methods,
+    check_responses,
+    check_request_body,
+    check_parameters,
+    check_operation_parameters,
+    check_command_paths,
+    check_pagination,
     check_patterns,
     check_enum_bounds,
     check_one_of,
@@ -232,11 +509,134 @@ CHECKS: tuple[Check, ...] = (
 
 
 def validate_spec(document: Document) -> list[SpecIssue]:
-    """Run every check; a dangling ``$ref`` stops the checks that follow refs."""
-    issues = list(check_refs(document))
-    if not issues:
-        issues = [issue for check in CHECKS for issue in check(document)]
+    """Run every check and return every issue, sorted.
+
+    A dangling ``$ref`` does not stop the others: they run on a copy where each
+    such node is an empty schema, and what they say at or under it is dropped
+    (the dangling reference is the problem there).
+    """
+    dangling = list(check_refs(document))
+    holders = [issue.json_pointer.removesuffix("/$ref") for issue in dangling]
+    patched = _without_dangling_refs(document) if dangling else document
+    issues = [*dangling]
+    for check in CHECKS:
+        try:
+            found = list(check(patched))
+        except Exception as err:  # noqa: BLE001 - a check's own failure is reported, not raised
+            found = [SpecIssue("#", f"the check {check.__name__} stopped: {err!r}")]
+        issues += [
+            issue
+            for issue in found
+            if not any(
+                issue.json_pointer == holder or issue.json_pointer.startswith(f"{holder}/")
+                for holder in holders
+            )
+        ]
     return sorted(set(issues))
+
+
+def _without_dangling_refs(document: Document) -> dict[str, Any]:
+    """A copy of the document where each ``$ref`` that points nowhere is an empty schema,
+    or, in a ``parameters`` list, a plain string query parameter of a name of its own."""
+    placeholders = iter(range(1, 1_000_000))
+
+    def patch(node: Any, in_parameters: bool) -> Any:
+        if isinstance(node, Mapping):
+            if "$ref" in node:
+                try:
+                    resolve_ref(document, str(node["$ref"]))
+                except KeyError:
+                    if not in_parameters:
+                        return {}
+                    name = f"dangling-ref-{next(placeholders)}"
+                    return {"name": name, "in": "query", "schema": {"type": "string"}}
+            return {key: patch(value, key == "parameters") for key, value in node.items()}
+        if isinstance(node, list):
+            return [patch(value, in_parameters) for value in node]
+        return node
+
+    patched: dict[str, Any] = patch(document, False)
+    return patched
+
+
+def _parameter_issues(
+    document: Document, raw: Any, location: tuple[str | int, ...]
+) -> Iterator[SpecIssue]:
+    parameter = _deref(document, raw)
+    if not parameter:
+        return
+    if isinstance(raw, Mapping) and isinstance(raw.get("$ref"), str):
+        location = tuple(str(raw["$ref"]).lstrip("#/").split("/"))
+    name = parameter.get("name")
+    where = pointer(*location)
+    kind = parameter.get("in")
+    if kind == "cookie":
+        yield SpecIssue(
+            f"{where}/in", f"the parameter {name!r}: cookie parameters are not supported"
+        )
+    elif kind not in PARAMETER_LOCATIONS:
+        yield SpecIssue(
+            f"{where}/in", f"the parameter {name!r}: `in` must be one of path, query or header"
+        )
+    if kind == "header" and str(name).lower() in CLIENT_HEADERS:
+        yield SpecIssue(
+            where,
+            f"the header parameter {name!r} is one the client sets itself (OpenAPI ignores it)",
+        )
+    if kind == "path" and parameter.get("required") is not True:
+        yield SpecIssue(where, f"the path parameter {name!r} must be required: true")
+    if "schema" not in parameter:
+        yield SpecIssue(
+            where, f"the parameter {name!r} needs a schema (`content` is not supported)"
+        )
+        return
+    schema = _deref(document, parameter["schema"])
+    if schema.get("type") not in PARAMETER_TYPES:
+        yield SpecIssue(
+            f"{where}/schema",
+            f"the parameter {name!r} must have a schema of one scalar type:"
+            f" {', '.join(PARAMETER_TYPES)} (found {schema.get('type')!r})",
+        )
+
+
+def _written_parameters(document: Document) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """Each parameter as written, with its location: in a path item or in an operation."""
+    for route, item in _mapping(document.get("paths")).items():
+        holders: list[tuple[tuple[str, ...], Any]] = [(("paths", route), item)]
+        holders += [(("paths", route, m), _mapping(item).get(m)) for m in METHODS]
+        for place, holder in holders:
+            raw = _mapping(holder).get("parameters")
+            for index, parameter in enumerate(raw if isinstance(raw, list) else []):
+                yield (*place, "parameters", index), parameter
+
+
+def _json_schema_ref(
+    content: Mapping[str, Any], where: tuple[str | int, ...], what: str
+) -> Iterator[SpecIssue]:
+    if not content:
+        return
+    if JSON not in content:
+        yield SpecIssue(pointer(*where, "content"), f"{what} must be {JSON}")
+        return
+    schema = _mapping(content[JSON]).get("schema")
+    ref = _mapping(schema).get("$ref")
+    if not (isinstance(ref, str) and ref.startswith(SCHEMAS_PREFIX)):
+        yield SpecIssue(
+            pointer(*where, "content", JSON, "schema"),
+            f"{what}'s schema must be a $ref to a schema of components/schemas",
+        )
+
+
+def _mapping(node: Any) -> Mapping[str, Any]:
+    return node if isinstance(node, Mapping) else {}
+
+
+def _deref(document: Document, node: Any) -> Mapping[str, Any]:
+    """The node with its ``$ref`` followed; empty if it points nowhere or is no mapping."""
+    try:
+        return _mapping(dereference(document, node))
+    except KeyError:
+        return {}
 
 
 def _is_json_type(value: Any, kind: Any) -> bool:

@@ -8,7 +8,9 @@ there; then the staging folder takes the place of ``generated/`` by renames.
 from __future__ import annotations
 
 import filecmp
+import fnmatch
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,12 +19,34 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from .issues import GenerationError
 from .render import RenderedFile
 
-__all__ = ["format_python", "replace_tree", "stage", "stale_files"]
+__all__ = [
+    "BUILD_OUTPUTS",
+    "format_python",
+    "is_build_output",
+    "replace_tree",
+    "stage",
+    "stale_files",
+]
 
 IGNORED = ("__pycache__", ".mypy_cache", ".ruff_cache")
 """Caches that tools leave beside generated code; not part of the tree."""
+
+BUILD_OUTPUTS = (
+    "typescript/node_modules",
+    "typescript/dist",
+    "typescript/package-lock.json",
+    "python/build",
+    "python/dist",
+    "python/*.egg-info",
+)
+"""What building the packages leaves in the tree (``npm install && npm run build``,
+``python -m build``, ``pip install -e``): regeneration keeps it, ``--check`` ignores it."""
+
+_LOCATED = re.compile(r"(\S+\.py):\d+:\d+")
+"""A file and position in ruff's messages: ``python/pkg/models.py:3:7``."""
 
 RUFF_SETTINGS = ("--isolated", "--config", "line-length=100", "--config", "target-version='py311'")
 
@@ -49,10 +73,27 @@ def format_python(root: Path) -> None:
     if not python_files:
         return
     ruff = [sys.executable, "-m", "ruff"]
-    common = [*RUFF_SETTINGS, "--no-cache", "--quiet"]
-    fixes = ["--select", "I,RUF022", "--fix"]
-    subprocess.run([*ruff, "check", *common, *fixes, *python_files], check=True)
-    subprocess.run([*ruff, "format", *common, *python_files], check=True)
+    common = [*RUFF_SETTINGS, "--no-cache"]
+    fixes = ["--select", "I,RUF022", "--fix", "--quiet", "--output-format", "concise"]
+    _run_formatter([*ruff, "check", *common, *fixes, *python_files], root)
+    _run_formatter([*ruff, "format", *common, *python_files], root)
+
+
+def _run_formatter(command: list[str], root: Path) -> None:
+    """Run ruff; if it refuses a generated file, a GenerationError naming the file."""
+    result = subprocess.run(command, capture_output=True, encoding="utf-8", check=False)
+    if result.returncode == 0:
+        return
+    prefix = f"{root}{os.sep}"
+    lines = [
+        line.strip().replace(prefix, "")
+        for line in (result.stdout + result.stderr).splitlines()
+        if line.strip()
+    ]
+    named = [match.group(1) for line in lines if (match := _LOCATED.search(line))]
+    where = f"generated file {named[0]}" if named else "the generated Python files"
+    details = "\n".join(f"    {line}" for line in lines) or f"    exit status {result.returncode}"
+    raise GenerationError(where, f"ruff could not format it:\n{details}")
 
 
 def replace_tree(staging: Path, target: Path) -> None:
@@ -68,7 +109,26 @@ def replace_tree(staging: Path, target: Path) -> None:
         if backup.exists():
             os.replace(backup, target)
         raise
+    if backup.exists():
+        _carry_build_outputs(backup, target)
     shutil.rmtree(backup, ignore_errors=True)
+
+
+def _carry_build_outputs(old: Path, new: Path) -> None:
+    """Move `BUILD_OUTPUTS` from the old tree into the new one (renames, same folder)."""
+    for pattern in BUILD_OUTPUTS:
+        for found in sorted(old.glob(pattern)):
+            destination = new / found.relative_to(old)
+            if destination.exists() or destination.is_symlink():
+                continue  # a generated file of that name wins
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(found, destination)
+
+
+def is_build_output(relative: Path) -> bool:
+    """Whether a path of the tree (relative to it) is one of `BUILD_OUTPUTS`."""
+    text = relative.as_posix()
+    return any(fnmatch.fnmatchcase(text, pattern) for pattern in BUILD_OUTPUTS)
 
 
 def stale_files(expected: Path, actual: Path) -> list[str]:
@@ -84,7 +144,11 @@ def stale_files(expected: Path, actual: Path) -> list[str]:
 
 def _compare(cmp: filecmp.dircmp[str], prefix: Path, found: list[str]) -> None:
     found += [f"{prefix / name} (missing)" for name in cmp.left_only]
-    found += [f"{prefix / name} (not generated; remove it)" for name in cmp.right_only]
+    found += [
+        f"{prefix / name} (not generated; remove it)"
+        for name in cmp.right_only
+        if not is_build_output(prefix / name)
+    ]
     for name in cmp.common_files:
         want, have = (Path(cmp.left) / name).read_bytes(), (Path(cmp.right) / name).read_bytes()
         if want == have:

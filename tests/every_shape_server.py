@@ -20,7 +20,10 @@ Behaviour: lists are paginated by cursor (``per_page`` defaults to 2); a
 create of an existing id is 409; an unknown widget is 404; every response
 carries ``X-Request-Id``. ``server.extra_response_field = True`` adds a field
 the spec does not know (``"surprise"``) to every object it returns, for the
-forward-compatibility tests. Bearer auth is checked only for presence
+forward-compatibility tests. ``server.later_pages_gate = threading.Event()``
+holds each request for a later page of a list (one with a ``cursor``) until
+the event is set, for tests that watch a page printed before the next arrives.
+Bearer auth is checked only for presence
 (``Authorization: Bearer <anything>``), else 401.
 """
 
@@ -68,6 +71,7 @@ class EveryShapeServer:
     """The fixture API on an ephemeral port of 127.0.0.1, in a thread."""
 
     extra_response_field: bool = False
+    later_pages_gate: threading.Event | None = None
     requests: list[RecordedRequest] = field(default_factory=list)
     widgets: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     _server: ThreadingHTTPServer | None = None
@@ -115,6 +119,9 @@ class EveryShapeServer:
     def handle(self, request: RecordedRequest) -> tuple[int, Any]:
         if urlsplit(request.path).path.startswith("/_test/"):
             return self._control(request)
+        gate = self.later_pages_gate
+        if gate is not None and request.method == "GET" and "cursor" in dict(request.query):
+            gate.wait(timeout=60)
         with self._lock:
             self.requests.append(request)
             if not request.headers.get("authorization", "").startswith("Bearer "):

@@ -9,10 +9,16 @@ the diff.
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
 import pytest
+
+from codegen import validate
+from codegen.load import load_spec
+from codegen.validate import validate_spec
+from tests.conftest import EVERY_SHAPE_SPEC
 
 BAD_SPECS = Path(__file__).resolve().parent / "bad_specs"
 SPECS = sorted(BAD_SPECS.glob("*.yaml"))
@@ -43,3 +49,70 @@ def test_bad_spec_is_reported_and_nothing_is_written(spec, tmp_path, run_codegen
 def test_every_snapshot_has_its_spec():
     orphans = [p.name for p in BAD_SPECS.glob("*.expected") if not p.with_suffix(".yaml").exists()]
     assert not orphans
+
+
+# --- In process: what the snapshots cannot show on their own --------------------------
+
+
+def _fixture_document() -> dict:
+    return copy.deepcopy(dict(load_spec(EVERY_SHAPE_SPEC).document))
+
+
+def test_the_fixture_spec_with_every_shape_is_valid():
+    assert validate_spec(_fixture_document()) == []
+
+
+def test_parameter_schemas_get_the_pattern_and_enum_checks_of_body_schemas():
+    document = _fixture_document()
+    rebuild = document["paths"]["/v1/teams/{teamId}/widgets/{widgetId}/rebuild"]["post"]
+    rebuild["parameters"][0]["schema"]["maximum"] = 0
+    trace = document["paths"]["/v1/teams/{teamId}/widgets"]["get"]["parameters"][4]
+    trace["schema"]["pattern"] = "^(?=a)a$"
+
+    issues = [str(issue) for issue in validate_spec(document)]
+
+    assert issues == [
+        "error: #/paths/~1v1~1teams~1{teamId}~1widgets/get/parameters/4/schema/pattern:"
+        " the models cannot enforce this pattern: lookahead assertions are not supported by"
+        " Rust regex: '(?=a)' at offset 1 in ECMA-262 pattern '^(?=a)a$'",
+        "error: #/paths/~1v1~1teams~1{teamId}~1widgets~1{widgetId}~1rebuild/post/parameters/0"
+        "/schema/enum: no enum value lies within minimum None and maximum 0",
+    ]
+
+
+def test_a_dangling_parameter_ref_hides_nothing_else():
+    document = _fixture_document()
+    widgets = document["paths"]["/v1/teams/{teamId}/widgets"]
+    widgets["parameters"][0]["$ref"] = "#/components/parameters/TeamIdentifier"
+    widgets["get"]["x-command-path"] = "get widget"  # getWidget's too
+    widgets["post"]["x-required-permission"] = ""
+
+    issues = [str(issue) for issue in validate_spec(document)]
+
+    widgets_at = "#/paths/~1v1~1teams~1{teamId}~1widgets"
+    unresolved = "not valid OpenAPI 3.1: Path parameter 'teamId' for '{}' operation in"
+    assert issues == [
+        f"error: #: {unresolved.format('get')} '/v1/teams/{{teamId}}/widgets' was not resolved",
+        f"error: #: {unresolved.format('post')} '/v1/teams/{{teamId}}/widgets' was not resolved",
+        f"error: {widgets_at}/get: the path has {{teamId}} but no path parameter 'teamId'",
+        f"error: {widgets_at}/parameters/0/$ref: the reference"
+        " '#/components/parameters/TeamIdentifier' points at nothing",
+        f"error: {widgets_at}/post: the operation has no x-required-permission",
+        f"error: {widgets_at}/post: the path has {{teamId}} but no path parameter 'teamId'",
+        "error: #/paths/~1v1~1teams~1{teamId}~1widgets~1{widgetId}/get/x-command-path:"
+        " the command path 'get widget' is also that of GET /v1/teams/{teamId}/widgets",
+    ]
+
+
+def test_a_check_that_fails_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch):
+    def broken_check(document):
+        raise RuntimeError("a bug")
+        yield  # pragma: no cover - makes it a generator, as the checks are
+
+    monkeypatch.setattr(validate, "CHECKS", (*validate.CHECKS, broken_check))
+
+    issues = validate_spec(_fixture_document())
+
+    assert [str(issue) for issue in issues] == [
+        "error: #: the check broken_check stopped: RuntimeError('a bug')"
+    ]

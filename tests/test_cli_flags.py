@@ -282,6 +282,62 @@ def test_a_choice_the_maximum_excludes_is_refused_by_the_flag(tmp_path: Path) ->
     assert "'8' is not one of '1', '2', '4'" in result.stderr
 
 
+def test_query_and_header_parameters_added_to_the_spec_become_flags(tmp_path: Path) -> None:
+    """Each kind of parameter becomes a typed flag; the dry run puts it in the query or headers."""
+    spec = tiny_spec()
+    operation = spec["paths"]["/v1/widgets/{widgetId}/parts"]["post"]
+    operation["parameters"] += [
+        {"name": "per_page", "in": "query", "schema": {"type": "integer", "maximum": 100}},
+        {
+            "name": "gauge",
+            "in": "query",
+            "schema": {"type": "integer", "enum": [1, 2, 8], "maximum": 4},
+        },
+        {"name": "dry_run_only", "in": "query", "schema": {"type": "boolean"}},
+        {
+            "name": "X-Trace-Id",
+            "in": "header",
+            "required": True,
+            "description": "A trace id",
+            "schema": {"type": "string", "pattern": "^[a-f0-9]{8}$"},
+        },
+    ]
+    source = rendered_cli(build(tmp_path, spec))
+    command = part_command(cli_group(source))
+    assert option(command, "--per-page").opts == ["--per-page", "--per_page"]
+    assert option(command, "--per-page").type.name == "integer"
+    gauge = option(command, "--gauge")
+    assert isinstance(gauge.type, click.Choice)
+    assert tuple(gauge.type.choices) == ("1", "2")
+    flag = option(command, "--dry-run-only")
+    assert (flag.is_flag, flag.opts, flag.secondary_opts) == (
+        True,
+        ["--dry-run-only", "--dry_run_only"],
+        ["--no-dry-run-only"],
+    )
+    trace = option(command, "--x-trace-id")
+    assert trace.opts == ["--x-trace-id", "--X-Trace-Id"]
+    assert (
+        trace.help
+        == "A trace id. Required. Sent as the X-Trace-Id header. Must match ^[a-f0-9]{8}$"
+    )
+    runner = CliRunner(env={"NF_BUILD_CONFIG": str(tmp_path / "config.json"), "NO_COLOR": "1"})
+    result = runner.invoke(
+        cli_group(source),
+        [
+            *("create", "widget", "part", "--widget-id", "w1", "--name", "Bolt"),
+            *("--per_page", "7", "--gauge", "2", "--dry-run-only", "--X-Trace-Id", "0a1b2c3d"),
+            *("--no-input", "--skip-validation", "--dry-run", "-o", "json"),
+        ],
+    )
+    assert result.exit_code == 0, (result.output, result.exception)
+    request = json.loads(result.stdout)
+    assert request["url"] == (
+        "https://api.northflank.com/v1/widgets/w1/parts?per_page=7&gauge=2&dry_run_only=true"
+    )
+    assert request["headers"] == {"content-type": "application/json", "X-Trace-Id": "0a1b2c3d"}
+
+
 # --- The real spec's choices ------------------------------------------------------------------
 
 

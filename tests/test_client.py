@@ -18,6 +18,7 @@ import httpx
 import northflank_build
 import pytest
 from northflank_build import (
+    APIResponseValidationError,
     APIStatusError,
     AsyncClient,
     AuthenticationError,
@@ -595,3 +596,66 @@ def test_the_http_clients_own_headers_and_params_apply() -> None:
     assert request.headers["x-proxy-tag"] == "a"
     assert request.url.params["trace"] == "1"
     assert request.headers["authorization"] == "Bearer t"
+
+
+# --- Forward-compatible responses ---------------------------------------------------
+
+
+def answer_with_unknown_fields(request: httpx.Request) -> httpx.Response:
+    """The spec's 200 example with a key the spec does not know at two levels."""
+    body = example("200", "dockerfileBuild")
+    body["servedBy"] = "edge-1"
+    body["data"]["futureField"] = {"any": ["json"]}
+    return httpx.Response(200, json=body)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_unknown_response_field_is_kept_not_refused(mode: str) -> None:
+    service = create(mode, mock_options(mode, answer_with_unknown_fields), unique_body())
+    expected = BuildService.model_validate(example("200", "dockerfileBuild")["data"])
+    assert service.id == expected.id
+    assert service.model_extra == {"futureField": {"any": ["json"]}}
+    assert service.model_dump(mode="json") == expected.model_dump(mode="json")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("where", ["client", "with_options"])
+def test_strict_response_validation_refuses_unknown_fields(mode: str, where: str) -> None:
+    client_options = mock_options(mode, answer_with_unknown_fields)
+    if where == "client":
+        client_options["strict_response_validation"] = True
+        with pytest.raises(APIResponseValidationError, match="futureField"):
+            create(mode, client_options, unique_body())
+    else:
+        with pytest.raises(APIResponseValidationError, match="futureField"):
+            create_with_options(
+                mode, client_options, unique_body(), strict_response_validation=True
+            )
+
+
+def create_with_options(
+    mode: str, client_options: dict[str, Any], data: Any, **changes: Any
+) -> BuildService:
+    """``client.with_options(**changes).create.service.build(...)``, sync or async."""
+    if mode == "sync":
+        with Client(**client_options) as client:
+            return client.with_options(**changes).create.service.build(
+                project_id=PROJECT, data=data
+            )
+
+    async def run() -> BuildService:
+        async with AsyncClient(**client_options) as client:
+            return await client.with_options(**changes).create.service.build(
+                project_id=PROJECT, data=data
+            )
+
+    return run_bounded(run, ASYNC_SECONDS)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_unknown_request_fields_are_still_refused(mode: str) -> None:
+    sent: list[httpx.Request] = []
+    client_options = mock_options(mode, answer_created(sent), strict_response_validation=False)
+    with pytest.raises(RequestValidationError, match="futureField"):
+        create(mode, client_options, {**unique_body(), "futureField": 1})
+    assert sent == []

@@ -10,7 +10,9 @@
 * Its examples run as printed, taken from the page itself: curl and the Python
   and TypeScript clients against a live sandbox, ``nf-build`` with ``--dry-run``.
 * The HTML parses without a single error (html5lib, strict), its ids are unique
-  and its fragment links land on them.
+  and its fragment links land on them. Every anchor starts with the operation's id
+  (``createBuildService.body.name``), so one page holds any number of operations;
+  ``tests/test_docs_every_shape.py`` checks a page of many.
 
 Layout checks (rows fit their boxes, no sideways scroll at 800 px, a deep link's row
 clear of the sticky header) are measured in the browser, not judged from pixels.
@@ -58,10 +60,19 @@ RUN_SECONDS = 60
 
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
 REF_PREFIX = "#/components/schemas/"
-SECTIONS = {"request-body": "body", "responses": "response", "errors": "error"}
-"""The page's section id -> the prefix of its rows' anchors."""
-EXAMPLE_BLOCKS = ("code-curl", "code-cli", "code-python", "code-typescript")
-DEEP_LINK = "body.buildSettings.dockerfile.dockerFilePath"
+OPERATION_ID = str(OPERATION["operationId"])
+"""The prefix of every anchor of the operation's section."""
+SECTIONS = {
+    f"{OPERATION_ID}.request-body": "body",
+    f"{OPERATION_ID}.responses": "response",
+    f"{OPERATION_ID}.errors": "error",
+}
+"""The page's section id -> the prefix of its rows' anchors, after the operation's id."""
+EXAMPLE_KEYS = ("curl", "cli", "python", "typescript")
+EXAMPLE_BLOCKS = tuple(f"{OPERATION_ID}.code.{key}" for key in EXAMPLE_KEYS)
+CURL, CLI, PYTHON, TYPESCRIPT = EXAMPLE_BLOCKS
+RESPONSE_EXAMPLE = f"{OPERATION_ID}.response-example"
+DEEP_LINK = f"{OPERATION_ID}.body.buildSettings.dockerfile.dockerFilePath"
 EXAMPLE_NAME = example("request", "dockerfileBuild")["name"]
 
 
@@ -129,9 +140,9 @@ def blocks(tree: Any) -> dict[str, str]:
     found = {
         element.get("id"): "".join(element.itertext())
         for element in tree.iter("code")
-        if element.get("id") in (*EXAMPLE_BLOCKS, "response-example")
+        if element.get("id") in (*EXAMPLE_BLOCKS, RESPONSE_EXAMPLE)
     }
-    assert sorted(found) == sorted((*EXAMPLE_BLOCKS, "response-example"))
+    assert sorted(found) == sorted((*EXAMPLE_BLOCKS, RESPONSE_EXAMPLE))
     return found
 
 
@@ -176,7 +187,7 @@ def test_page_loads_nothing_else(tree: Any) -> None:
 
 
 def test_response_and_error_examples_match_their_schemas(tree: Any, blocks: dict[str, str]) -> None:
-    response = json.loads(blocks["response-example"])
+    response = json.loads(blocks[RESPONSE_EXAMPLE])
     assert response == example("200", "dockerfileBuild")
     oracle_for("CreateBuildServiceResponse").validate(response)
     errors = [
@@ -221,7 +232,7 @@ def test_curl_example_creates_the_service(
     curl: str, blocks: dict[str, str], sandbox: LiveSandbox, tmp_path: Path
 ) -> None:
     """Run as printed: a fresh sandbox, so the example's own name is free."""
-    done = _run(["bash", "-c", blocks["code-curl"]], cwd=tmp_path, env=_client_env(sandbox))
+    done = _run(["bash", "-c", blocks[CURL]], cwd=tmp_path, env=_client_env(sandbox))
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert answer.get("data", {}).get("id") == "example-service", done.stdout
@@ -231,7 +242,7 @@ def test_curl_example_creates_the_service(
 
 def test_cli_example_sends_the_spec_example(blocks: dict[str, str], tmp_path: Path) -> None:
     """``--dry-run -o json`` on the printed command line; nothing is sent."""
-    command, heredoc = blocks["code-cli"].split("\n", 1)
+    command, heredoc = blocks[CLI].split("\n", 1)
     assert command.startswith("nf-build "), command
     assert command.endswith(" -f - <<'EOF'"), command
     command = command.removesuffix(" <<'EOF'") + " --dry-run -o json <<'EOF'"
@@ -255,7 +266,7 @@ def test_python_example_creates_the_service(
 ) -> None:
     name = _fresh_name("Python")
     script = tmp_path / "example.py"
-    script.write_text(_with_name(blocks["code-python"], name), encoding="utf-8")
+    script.write_text(_with_name(blocks[PYTHON], name), encoding="utf-8")
     done = _run([sys.executable, script], cwd=tmp_path, env=_client_env(sandbox))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == name.lower().replace(" ", "-")
@@ -274,7 +285,7 @@ def test_typescript_example_creates_the_service(
     modules.mkdir()
     (modules / "northflank-build").symlink_to(typescript_package, target_is_directory=True)
     script = tmp_path / "example.mjs"
-    script.write_text(_with_name(blocks["code-typescript"], name), encoding="utf-8")
+    script.write_text(_with_name(blocks[TYPESCRIPT], name), encoding="utf-8")
     done = _run(["node", script], cwd=tmp_path, env=_client_env(sandbox, **_node_path()))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == name.lower().replace(" ", "-")
@@ -358,7 +369,7 @@ def test_each_tab_shows_its_panel_only(browsed: Browsed) -> None:
     for tab in tabs:
         assert tab["visible"] == [tab["controls"]], tab
         assert set(tab["hidden"]) == panels - {tab["controls"]}, tab
-        assert tab["selected"] == [tab["controls"].replace("example-", "tab-")], tab
+        assert tab["selected"] == [tab["controls"].replace(".example.", ".tab.")], tab
 
 
 def test_expand_and_collapse_all(browsed: Browsed) -> None:
@@ -384,7 +395,7 @@ def test_examples_in_the_browser_are_the_source_text(
 
 def test_copy_button_copies_its_example(browsed: Browsed) -> None:
     copy = browsed.result["copy"]
-    assert copy["target"] == "code-curl"
+    assert copy["target"] == CURL
     assert copy["label"] == "Copied"
     assert copy["clipboard"] == copy["expected"] != ""
 
@@ -441,7 +452,9 @@ def test_without_javascript(browsed: Browsed) -> None:
     """Every example shown with its heading; the script-only controls hidden; the trees there."""
     no_script = browsed.result["noScript"]
     assert no_script["scriptRan"] is False
-    assert [p["id"] for p in no_script["panels"]] == [f"example-{k}" for k in _example_keys()]
+    assert [p["id"] for p in no_script["panels"]] == [
+        f"{OPERATION_ID}.example.{key}" for key in EXAMPLE_KEYS
+    ]
     for panel in no_script["panels"]:
         assert panel["visible"], panel
         assert panel["headingVisible"], panel
@@ -453,10 +466,6 @@ def test_without_javascript(browsed: Browsed) -> None:
     assert no_script["detailsTotal"] == browsed.result["detailsTotal"]
     assert no_script["fieldRows"] == len(browsed.result["fields"])
     assert no_script["summaryOpens"] is True
-
-
-def _example_keys() -> list[str]:
-    return [block.removeprefix("code-") for block in EXAMPLE_BLOCKS]
 
 
 # --------------------------------------------------------------------------- fields and the spec
@@ -684,10 +693,11 @@ def test_every_spec_field_is_shown(browsed: Browsed, prefix: str) -> None:
 
 @pytest.mark.parametrize("prefix", ["body", "response", "error"])
 def test_rows_are_anchored_at_their_paths(browsed: Browsed, prefix: str) -> None:
-    """The first row of each path has the id ``<prefix>.<path>``; a repeated one has none."""
+    """The first row of each path has the id ``<operationId>.<prefix>.<path>``; a repeated one
+    has none."""
     seen: set[str] = set()
     for path, row in _rows(browsed)[prefix]:
-        anchor = f"{prefix}.{path}"
+        anchor = f"{OPERATION_ID}.{prefix}.{path}"
         assert row["id"] == (None if path in seen else anchor), row
         seen.add(path)
         if row["id"]:
@@ -706,14 +716,36 @@ def test_deep_link_row_is_in_the_dockerfile_alternative(browsed: Browsed) -> Non
     assert rows[DEEP_LINK]["required"] is True
 
 
-def test_path_parameters_are_shown(browsed: Browsed) -> None:
-    shown = [
-        (row["id"], row["name"], row["type"], row["required"], row["description"])
-        for row in browsed.result["fields"]
-        if row["section"] == "path-parameters"
-    ]
+def test_path_parameters_are_shown(tree: Any) -> None:
+    """The table of path parameters: a row per parameter, anchored, with type and badges."""
+    [table] = [element for element in tree.iter("table") if element.get("data-location") == "path"]
+    shown = []
+    for row in table.iter("tr"):
+        if row.get("class") != "parameter":
+            continue
+        name = next(a for a in row.iter("a") if a.get("class") == "name")
+        badges = {"".join(b.itertext()) for b in row.iter("span") if "badge" in b.get("class", "")}
+        cells = row.findall("td")
+        description = next(p for p in cells[2].iter("p") if p.get("class") == "description")
+        shown.append(
+            (
+                row.get("id"),
+                name.get("href"),
+                "".join(name.itertext()),
+                "".join(cells[1].itertext()),
+                "required" in badges,
+                " ".join("".join(description.itertext()).split()),
+            )
+        )
     assert shown == [
-        (f"path.{p['name']}", p["name"], p["schema"]["type"], p["required"], p["description"])
+        (
+            f"{OPERATION_ID}.path.{p['name']}",
+            f"#{OPERATION_ID}.path.{p['name']}",
+            p["name"],
+            p["schema"]["type"],
+            p["required"],
+            p["description"],
+        )
         for p in OPERATION["parameters"]
         if p["in"] == "path"
     ]

@@ -53,11 +53,12 @@ def skip_unless_required(missing: list[str], flag: str = "NF_REQUIRE_NODE") -> N
     pytest.skip(why)
 
 
-def build_typescript_package(into: Path) -> Path:
-    """A copy of ``generated/typescript`` in ``into``, built to ``dist/esm`` and ``dist/cjs``."""
+def build_typescript_package(into: Path, source: Path = GENERATED_TYPESCRIPT) -> Path:
+    """A copy of ``source`` (``generated/typescript``) in ``into``, built to ``dist/esm`` and
+    ``dist/cjs``."""
     if not (TOOLS_BIN / "tsc").exists():
         raise RuntimeError("tools/node is not installed: run `npm ci --prefix tools/node`")
-    shutil.copytree(GENERATED_TYPESCRIPT, into)
+    shutil.copytree(source, into)
     done = subprocess.run(
         ["npm", "run", "--silent", "build"],
         cwd=into,

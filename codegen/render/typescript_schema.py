@@ -106,7 +106,10 @@ def _type(schema: Mapping[str, Any]) -> str:
     if "$ref" in schema:
         return _ref_name(schema["$ref"])
     if "enum" in schema:
-        return " | ".join(json.dumps(value, ensure_ascii=False) for value in schema["enum"])
+        admitted = _enum_within_bounds(schema)
+        if not admitted:
+            return "never"
+        return " | ".join(json.dumps(value, ensure_ascii=False) for value in admitted)
     if "const" in schema:
         return json.dumps(schema["const"], ensure_ascii=False)
     if "oneOf" in schema:
@@ -136,6 +139,19 @@ def _type(schema: Mapping[str, Any]) -> str:
         value = _type(extra) if isinstance(extra, Mapping) else "unknown"
         return f"{{ [key: string]: {value} }}"
     return "unknown"
+
+
+def _enum_within_bounds(schema: Mapping[str, Any]) -> list[Any]:
+    """The enum values that ``minimum``/``maximum`` beside them admit (``[1, 2, 3, 5]`` of
+    ``[1, 2, 3, 5, 8]`` with ``maximum: 5``), in spec order: the type says no more."""
+    low, high = schema.get("minimum"), schema.get("maximum")
+    kept = []
+    for value in schema["enum"]:
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        if is_number and ((low is not None and value < low) or (high is not None and value > high)):
+            continue
+        kept.append(value)
+    return kept
 
 
 def _doc(schema: Mapping[str, Any], schemas: Mapping[str, Any]) -> tuple[str, ...]:
@@ -190,10 +206,12 @@ class TsConstant:
 class TsCheck:
     """One schema compiled twice.
 
-    ``is<Schema>(value)``: a yes or no that stops at the first violation and
+    ``is<Schema>(value, open)``: a yes or no that stops at the first violation and
     builds no path, so a valid body costs nothing but the checks;
-    ``check<Schema>(value, path, errors)``: every violation, each with its JSON
-    path, run only once ``is<Schema>`` has said no.
+    ``check<Schema>(value, path, errors, open)``: every violation, each with its JSON
+    path, run only once ``is<Schema>`` has said no. With ``open`` true, a property
+    that ``additionalProperties: false`` refuses is let through (responses read
+    forward-compatibly); every other keyword is checked as ever.
     """
 
     schema: str
@@ -229,8 +247,8 @@ class _Compiler:
 
     def ref(self, name: str, v: str, p: str, errors: str) -> str:
         if not self.collect:
-            return f"if (!is{name}({v})) return false;"
-        return f"check{name}({v}, {p}, {errors});"
+            return f"if (!is{name}({v}, open)) return false;"
+        return f"check{name}({v}, {p}, {errors}, open);"
 
     # ------------------------------------------------------------------ one schema
 
@@ -299,7 +317,7 @@ class _Compiler:
             lines.append(f"let {passed} = 0;")
             for index, branch in enumerate(branches):
                 if isinstance(branch, Mapping) and set(branch) == {"$ref"}:
-                    test = f"is{_ref_name(branch['$ref'])}({v})"
+                    test = f"is{_ref_name(branch['$ref'])}({v}, open)"
                 else:  # an inline branch: its statements in a function of their own
                     body = self.schema(branch, v, p, errors, f"{where}/oneOf/{index}")
                     test = "((): boolean => { " + " ".join(body) + " return true; })()"
@@ -388,9 +406,9 @@ class _Compiler:
             label = json.dumps(name, ensure_ascii=False)
             cases += [f"case {label}: {{", *_indent(body), "  break;", "}"]
         other_path = f"{p} + pathStep({key})"
-        if extra is False:
+        if extra is False:  # refused, unless the caller admits unknown properties (`open`)
             message = '"is not allowed: the schema has no such property"'
-            other = [self.fail(errors, other_path, "additionalProperties", message)]
+            other = [f"if (!open) {self.fail(errors, other_path, 'additionalProperties', message)}"]
         else:
             other = self.schema(extra, item, other_path, errors, f"{where}/additionalProperties")
         lines.append(f"for (const {key} of Object.keys({v})) {{")

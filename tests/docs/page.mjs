@@ -6,6 +6,12 @@
 //   NF_CHROMIUM         the browser to drive; default /usr/bin/chromium (the system's, never a
 //                       downloaded one)
 //   NF_PLAYWRIGHT       the playwright-core package.json to load; default tools/node's
+//   NF_DOCS_OPERATION   the operationId whose sections the checks use; default: the page's first
+//   NF_DOCS_DEEP_LINK   the row to deep-link to, after "<operationId>."; default
+//                       body.buildSettings.dockerfile.dockerFilePath
+//
+// Every anchor of the page starts with its operation's id: <operationId>.request-body,
+// <operationId>.body.name, <operationId>.code.curl ...
 //
 // It records what the page does and shows, and prints one JSON object on stdout; the
 // pytest module makes the assertions. Recorded:
@@ -16,7 +22,8 @@
 //   fields          every li.field: anchor, name, type, badges, path, description, constraints,
 //                   enum values, and whether it is visible once every <details> is open
 //   code            the text of every example block, the response example, the error examples
-//   deepLink        a load of PAGE#body...dockerFilePath and a hash change to it: is the row shown
+//   deepLink        a load of PAGE#<op>.body...dockerFilePath and a hash change to it: is the row
+//                   shown
 //   copy            the Copy button: its label after the click and the clipboard's text
 //   layout          page width against the window's at 1440 px and 800 px (one column), and
 //                   the rows whose own text runs out of its box
@@ -36,7 +43,7 @@ if (!PAGE || !SCREENSHOT) {
   console.error("set NF_DOCS_URL and NF_DOCS_SCREENSHOT");
   process.exit(2);
 }
-const DEEP_LINK = "body.buildSettings.dockerfile.dockerFilePath";
+const DEEP_LINK_PATH = process.env.NF_DOCS_DEEP_LINK || "body.buildSettings.dockerfile.dockerFilePath";
 const VIEWPORT = { width: 1440, height: 900 };
 const NARROW = { width: 800, height: 900 };
 const TIMEOUT = 10_000;
@@ -60,7 +67,7 @@ function collectFields() {
       id: li.id || null,
       section: li.closest("section") ? li.closest("section").id : null,
       alternative: li.closest(".alternative")
-        ? text(li.closest(".alternative").querySelector(":scope > h4"))
+        ? text(li.closest(".alternative").querySelector(":scope > h5"))
         : null,
       name: text(link),
       href: link ? link.getAttribute("href") : null,
@@ -98,6 +105,14 @@ function overflowingRows() {
     }
   }
   return found;
+}
+
+// The operation the checks look at: NF_DOCS_OPERATION, else the page's first.
+async function operationOf(page) {
+  return (
+    process.env.NF_DOCS_OPERATION ||
+    (await page.evaluate(() => document.querySelector("section.operation").id))
+  );
 }
 
 function detailsState(scope) {
@@ -194,10 +209,15 @@ async function withScript(browser, result) {
   result.title = await page.title();
   result.compatMode = await page.evaluate(() => document.compatMode);
   result.scriptRan = await page.evaluate(() => document.documentElement.classList.contains("js"));
+  const operation = await operationOf(page);
+  const DEEP_LINK = `${operation}.${DEEP_LINK_PATH}`;
+  const REQUEST_BODY = `[id="${operation}.request-body"]`;
+  result.operation = operation;
 
   // The example tabs: click each; exactly its panel shows.
-  const tabs = page.locator('[role="tab"]');
-  const panels = page.locator('[role="tabpanel"]');
+  const examples = page.locator(`[id="${operation}.examples"]`);
+  const tabs = examples.locator('[role="tab"]');
+  const panels = examples.locator('[role="tabpanel"]');
   const panelIds = await panels.evaluateAll((nodes) => nodes.map((n) => n.id));
   result.tabs = [];
   for (let i = 0; i < (await tabs.count()); i += 1) {
@@ -221,20 +241,21 @@ async function withScript(browser, result) {
 
   // The text of every example (textContent: hidden panels' too) and of the response's.
   result.code = {};
-  for (const id of await page.locator('[role="tabpanel"] pre code').evaluateAll((nodes) =>
+  for (const id of await examples.locator('[role="tabpanel"] pre code').evaluateAll((nodes) =>
     nodes.map((n) => n.id),
   )) {
     result.code[id] = await page.locator(`[id="${id}"]`).textContent();
   }
-  result.code["response-example"] = await page.locator("#response-example").textContent();
+  const responseExample = `${operation}.response-example`;
+  result.code[responseExample] = await page.locator(`[id="${responseExample}"]`).textContent();
   result.errorExamples = await page.locator("pre.error-example code").allTextContents();
 
   // "Expand all" then "Collapse all" in the request body.
-  result.expand = { before: await page.evaluate(detailsState, "#request-body") };
-  await page.locator("#request-body [data-expand]").click();
-  result.expand.afterExpand = await page.evaluate(detailsState, "#request-body");
-  await page.locator("#request-body [data-collapse]").click();
-  result.expand.afterCollapse = await page.evaluate(detailsState, "#request-body");
+  result.expand = { before: await page.evaluate(detailsState, REQUEST_BODY) };
+  await page.locator(`${REQUEST_BODY} [data-expand]`).click();
+  result.expand.afterExpand = await page.evaluate(detailsState, REQUEST_BODY);
+  await page.locator(`${REQUEST_BODY} [data-collapse]`).click();
+  result.expand.afterCollapse = await page.evaluate(detailsState, REQUEST_BODY);
 
   // A hash change to a row inside closed <details> opens them and scrolls to it.
   await page.evaluate((id) => {
@@ -246,7 +267,7 @@ async function withScript(browser, result) {
 
   // The Copy button of the shown panel.
   await tabs.first().click();
-  const copy = page.locator('[role="tabpanel"]:visible button.copy');
+  const copy = examples.locator('[role="tabpanel"]:visible button.copy');
   const target = await copy.getAttribute("data-copy");
   await page.bringToFront();
   await copy.click();
@@ -263,7 +284,7 @@ async function withScript(browser, result) {
   };
 
   // Every <details> open, then every row, then the screenshot.
-  for (const section of ["#request-body", "#responses"]) {
+  for (const section of [REQUEST_BODY, `[id="${operation}.responses"]`]) {
     await page.locator(`${section} [data-expand]`).click();
   }
   await page.evaluate(() =>
@@ -319,6 +340,7 @@ async function withoutScript(browser, result) {
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
   await page.goto(PAGE, { waitUntil: "load" });
+  const REQUEST_BODY = `[id="${await operationOf(page)}.request-body"]`;
   noScript.scriptRan = await page.evaluate(() =>
     document.documentElement.classList.contains("js"),
   );
@@ -330,7 +352,7 @@ async function withoutScript(browser, result) {
     noScript.panels.push({
       id,
       visible: await panel.isVisible(),
-      headingVisible: await panel.locator("h3").isVisible(),
+      headingVisible: await panel.locator("h4").isVisible(),
       codeVisible: await panel.locator("pre code").isVisible(),
     });
   }
@@ -344,11 +366,11 @@ async function withoutScript(browser, result) {
   noScript.tablistVisible = await anyVisible('[role="tablist"]');
   noScript.copyVisible = await anyVisible("button.copy");
   noScript.treeToolsVisible = await anyVisible(".tree-tools");
-  noScript.bodyDetails = await page.evaluate(detailsState, "#request-body");
+  noScript.bodyDetails = await page.evaluate(detailsState, REQUEST_BODY);
   noScript.detailsTotal = await page.evaluate(() => document.querySelectorAll("details").length);
   noScript.fieldRows = await page.evaluate(() => document.querySelectorAll("li.field").length);
   // A summary still opens its <details> without script.
-  const summary = page.locator("#request-body details > summary").first();
+  const summary = page.locator(`${REQUEST_BODY} details > summary`).first();
   await summary.click();
   noScript.summaryOpens = await summary.evaluate((node) => node.parentElement.open);
   await context.close();

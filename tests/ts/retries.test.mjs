@@ -41,8 +41,8 @@ function client(options = {}) {
   return new nf.ApiClient({ token: TOKEN, baseUrl: server.url, ...options });
 }
 
-function create(apiClient, { projectId = PROJECT, data = uniqueBody(), options } = {}) {
-  return apiClient.create.service.build({ parameters: { projectId }, data, ...(options && { options }) });
+function create(apiClient, { projectId = PROJECT, data = uniqueBody(), settings } = {}) {
+  return apiClient.create.service.build({ parameters: { projectId }, data }, settings);
 }
 
 /** Milliseconds `promise` took, and what it settled to. */
@@ -141,7 +141,7 @@ describe("retries", () => {
 
   test("a call's timeout replaces the client's", async () => {
     server.script(hang);
-    const { error, ms } = await timed(create(client({ maxRetries: 0 }), { options: { timeout: 100 } }));
+    const { error, ms } = await timed(create(client({ maxRetries: 0 }), { settings: { timeout: 100 } }));
     assert.ok(error instanceof nf.APITimeoutError);
     assert.ok(ms < 2000, `${ms} ms`);
   });
@@ -219,7 +219,7 @@ describe("retries", () => {
     server.script(hang);
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
-    const error = await rejection(create(client(), { options: { signal: controller.signal } }));
+    const error = await rejection(create(client(), { settings: { signal: controller.signal } }));
     assert.equal(error.name, "AbortError");
     assert.equal(error instanceof nf.APIConnectionError, false);
     assert.equal(server.requests.length, 1);
@@ -230,7 +230,7 @@ describe("retries", () => {
     const controller = new AbortController();
     const reason = new Error("stop");
     setTimeout(() => controller.abort(reason), 100);
-    const { error, ms } = await timed(create(client(), { options: { signal: controller.signal } }));
+    const { error, ms } = await timed(create(client(), { settings: { signal: controller.signal } }));
     assert.equal(error, reason);
     assert.equal(server.requests.length, 1);
     assert.ok(ms < 2000, `${ms} ms`);
@@ -245,7 +245,7 @@ describe("on the wire", () => {
     const result = await create(apiClient, {
       projectId: "a/b c?d#é",
       data,
-      options: { headers: { "x-trace": "call" } },
+      settings: { headers: { "x-trace": "call" } },
     });
     const [sent] = server.requests;
     assert.equal(sent.method, "POST");

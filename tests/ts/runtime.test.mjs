@@ -46,12 +46,11 @@ function client(options = {}) {
   return new nf.ApiClient({ token: TOKEN, baseUrl: BASE, ...options });
 }
 
-/** One call; `projectId` and `data` may be given as `undefined`. */
+/** One call; `projectId` and `data` may be given as `undefined`; `settings` is the per-call second argument. */
 function create(apiClient, given = {}) {
   const projectId = "projectId" in given ? given.projectId : PROJECT;
   const data = "data" in given ? given.data : uniqueBody();
-  const { options } = given;
-  return apiClient.create.service.build({ parameters: { projectId }, data, ...(options && { options }) });
+  return apiClient.create.service.build({ parameters: { projectId }, data }, given.settings);
 }
 
 /** Runs `body` with these environment variables, then puts the environment back. */
@@ -76,6 +75,7 @@ describe("options", () => {
       maxRetries: 2,
       throwErrorOnHttpErrorCode: false,
       skipValidation: false,
+      strictResponseValidation: false,
       fetch: "function",
       headers: {},
       customUserAgent: undefined,
@@ -126,7 +126,7 @@ describe("options", () => {
   test("a bad call timeout rejects, and sends nothing", async () => {
     const { fetch, calls } = fakeFetch(created());
     for (const timeout of [0, -1, Number.NaN]) {
-      assert.ok((await rejection(create(client({ fetch }), { options: { timeout } }))) instanceof RangeError);
+      assert.ok((await rejection(create(client({ fetch }), { settings: { timeout } }))) instanceof RangeError);
     }
     assert.equal(calls.length, 0);
   });
@@ -208,7 +208,7 @@ describe("headers", () => {
       fetch,
       headers: { Accept: "application/x+json", "X-A": "1", "X-B": "b" },
     });
-    const result = await create(apiClient, { options: { headers: { "x-a": "2", AUTHORIZATION: "Basic abc" } } });
+    const result = await create(apiClient, { settings: { headers: { "x-a": "2", AUTHORIZATION: "Basic abc" } } });
     assert.deepEqual(calls[0].init.headers, {
       accept: "application/x+json",
       "content-type": "application/json",
@@ -225,7 +225,7 @@ describe("headers", () => {
     const result = await create(client({ fetch, token: "" }));
     assert.equal("authorization" in calls[0].init.headers, false);
     assert.equal("authorization" in result.request.headers, false);
-    const other = await create(client({ fetch }), { options: { headers: { authorization: "opaque" } } });
+    const other = await create(client({ fetch }), { settings: { headers: { authorization: "opaque" } } });
     assert.equal(other.request.headers.authorization, "<redacted>");
   });
 });
@@ -255,12 +255,12 @@ describe("validation", () => {
     const { fetch, calls } = fakeFetch(created());
     const data = { name: 1 };
     await create(client({ fetch, skipValidation: true }), { data });
-    await create(client({ fetch }), { data, options: { skipValidation: true } });
+    await create(client({ fetch }), { data, settings: { skipValidation: true } });
     assert.deepEqual(
       calls.map((c) => c.init.body),
       ['{"name":1}', '{"name":1}'],
     );
-    const refused = create(client({ fetch, skipValidation: true }), { data, options: { skipValidation: false } });
+    const refused = create(client({ fetch, skipValidation: true }), { data, settings: { skipValidation: false } });
     assert.ok((await rejection(refused)) instanceof nf.RequestValidationError);
     assert.equal(calls.length, 2);
   });
@@ -291,6 +291,28 @@ describe("validation", () => {
     const error2 = await rejection(create(client({ fetch: other.fetch })));
     assert.ok(error2 instanceof nf.ResponseValidationError);
     assert.ok(error2.errors.some((e) => e.path === "$.data.serviceType"), JSON.stringify(error2.errors));
+  });
+
+  test("a 200 with a field the spec does not know: kept, unless strictResponseValidation", async () => {
+    const newer = responseExample();
+    newer.data.buildSettings.dockerfile.newSetting = { on: true };
+    newer.requestId = "r-1";
+    const lenient = fakeFetch(json(200, newer));
+    const result = await create(client({ fetch: lenient.fetch }));
+    assert.equal(result.error, undefined);
+    assert.deepEqual(result.data.buildSettings.dockerfile.newSetting, { on: true });
+    const strict = fakeFetch(json(200, newer));
+    const error = await rejection(create(client({ fetch: strict.fetch, strictResponseValidation: true })));
+    assert.ok(error instanceof nf.ResponseValidationError);
+    assert.deepEqual(error.errors.map((e) => [e.path, e.rule]), [
+      ["$.data.buildSettings.dockerfile.newSetting", "additionalProperties"],
+      ["$.requestId", "additionalProperties"],
+    ]);
+    // still strict on every other keyword
+    newer.data.serviceType = "deployment";
+    const broken = fakeFetch(json(200, newer));
+    const error2 = await rejection(create(client({ fetch: broken.fetch })));
+    assert.deepEqual(error2.errors.map((e) => [e.path, e.rule]), [["$.data.serviceType", "enum"]]);
   });
 
   test("the exported validators", () => {
@@ -408,7 +430,7 @@ describe("Retry-After and aborts", () => {
 
   test("an aborted signal sends nothing", async () => {
     const { fetch, calls } = fakeFetch(created());
-    const error = await rejection(create(client({ fetch }), { options: { signal: AbortSignal.abort() } }));
+    const error = await rejection(create(client({ fetch }), { settings: { signal: AbortSignal.abort() } }));
     assert.equal(error.name, "AbortError");
     assert.equal(calls.length, 0);
   });
@@ -418,7 +440,7 @@ describe("Retry-After and aborts", () => {
     const controller = new AbortController();
     const reason = new Error("user stop");
     setTimeout(() => controller.abort(reason), 20);
-    const error = await rejection(create(client({ fetch }), { options: { signal: controller.signal } }));
+    const error = await rejection(create(client({ fetch }), { settings: { signal: controller.signal } }));
     assert.equal(error, reason);
     assert.equal(calls.length, 1);
   });

@@ -131,11 +131,10 @@ describe("create against the sandbox", () => {
     }
     // skipValidation on the client, refused again for one call
     const skipping = client({ ...quiet, skipValidation: true });
-    const call = skipping.create.service.build({
-      parameters: { projectId: PROJECT },
-      data: invalidBody(),
-      options: { skipValidation: false },
-    });
+    const call = skipping.create.service.build(
+      { parameters: { projectId: PROJECT }, data: invalidBody() },
+      { skipValidation: false },
+    );
     assert.ok((await rejection(call)) instanceof nf.RequestValidationError);
     // a body that is not an object at all
     assert.ok((await rejection(create(client(quiet), []))) instanceof nf.RequestValidationError);

@@ -27,11 +27,10 @@ const apiClient = new ApiClient({
 
 /** The official client's result shape: `data` or `error`. */
 export async function createOne(projectId: string, data: CreateBuildServiceRequest): Promise<string> {
-  const result: ApiCallResponse<BuildService> = await apiClient.create.service.build({
-    parameters: { projectId },
-    data,
-    options: { timeout: 5_000, skipValidation: false, signal: AbortSignal.timeout(1_000) },
-  });
+  const result: ApiCallResponse<BuildService> = await apiClient.create.service.build(
+    { parameters: { projectId }, data },
+    { timeout: 5_000, skipValidation: false, signal: AbortSignal.timeout(1_000) },
+  );
   if (result.error) {
     const status: number = result.error.status;
     const message: string = result.error.message;
@@ -86,6 +85,8 @@ export async function mistakes(data: CreateBuildServiceRequest): Promise<void> {
   await apiClient.create.service.build({ parameters: { projectId: "p" }, data: { ...data, vcsData: { projectUrl: "u", projectType: "svn" } } });
   // @ts-expect-error: the body is required
   await apiClient.create.service.build({ parameters: { projectId: "p" } });
+  // @ts-expect-error: per-call settings are the second argument, not the request's options
+  await apiClient.create.service.build({ parameters: { projectId: "p" }, data, options: { timeout: 5 } });
   // @ts-expect-error: no such option
   new ApiClient({ tokn: "x" });
   // @ts-expect-error: a number of retries

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         RateLimitError,
         RequestValidationError,
     )
+    from northflank_build._pagination import AsyncPage, AsyncPaginator, PageInfo, SyncPage
     from northflank_build.models import (
         Billing,
         BuildArguments,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
         BuildStatus,
         BuildStorage,
         Cluster,
-        CreateBuildServiceParameters,
+        CreateBuildServiceParams,
         CreateBuildServiceRequest,
         CreateBuildServiceResponse,
         DirectoryPath,
@@ -71,6 +72,7 @@ _HOME = {
     **dict.fromkeys(["AsyncClient", "AsyncRawClient", "Client", "RawClient"], "_client"),
     **dict.fromkeys(["NOT_GIVEN", "ClientOptions", "NotGiven", "RawResponse"], "_client_base"),
     **dict.fromkeys(["FieldError", "field_errors"], "_errors"),
+    **dict.fromkeys(["AsyncPage", "AsyncPaginator", "PageInfo", "SyncPage"], "_pagination"),
     **dict.fromkeys(
         [
             "APIConnectionError",
@@ -103,7 +105,7 @@ _HOME = {
             "BuildpackBuildSettings",
             "BuildpackOptions",
             "Cluster",
-            "CreateBuildServiceParameters",
+            "CreateBuildServiceParams",
             "CreateBuildServiceRequest",
             "CreateBuildServiceResponse",
             "DirectoryPath",
@@ -153,6 +155,8 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AsyncClient",
+    "AsyncPage",
+    "AsyncPaginator",
     "AsyncRawClient",
     "AuthenticationError",
     "BadRequestError",
@@ -171,7 +175,7 @@ __all__ = [
     "ClientOptions",
     "Cluster",
     "ConflictError",
-    "CreateBuildServiceParameters",
+    "CreateBuildServiceParams",
     "CreateBuildServiceRequest",
     "CreateBuildServiceResponse",
     "DirectoryPath",
@@ -190,6 +194,7 @@ __all__ = [
     "InvalidField",
     "NotFoundError",
     "NotGiven",
+    "PageInfo",
     "PermissionDeniedError",
     "RateLimitError",
     "RawClient",
@@ -201,6 +206,7 @@ __all__ = [
     "ServiceDescription",
     "ServiceName",
     "ServiceStatus",
+    "SyncPage",
     "VcsData",
     "__version__",
     "field_errors",

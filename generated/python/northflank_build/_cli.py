@@ -9,7 +9,7 @@ the spec); `northflank_build._cli_base` builds the commands and runs them.
 
 from __future__ import annotations
 
-from northflank_build._cli_base import BodyField, Command, PathParameter, run
+from northflank_build._cli_base import BodyField, Command, Parameter, run
 
 __all__ = ["COMMANDS", "main"]
 
@@ -19,21 +19,37 @@ CREATE_BUILD_SERVICE = Command(
         "service",
         "build",
     ),
+    client_path=(
+        "create",
+        "service",
+        "build",
+    ),
     summary="Create build service",
     description="Creates a new build service.",
     method="POST",
     url_path="/v1/projects/{projectId}/services/build",
     request_model="CreateBuildServiceRequest",
+    body_required=True,
+    parameters_model="CreateBuildServiceParams",
+    success_status=200,
+    returns_body=True,
     result_id="id",
-    path_parameters=(
-        PathParameter(
+    items_key=None,
+    destructive=False,
+    parameters=(
+        Parameter(
             name="projectId",
             python_name="project_id",
+            location="path",
+            kind="string",
             flags=(
                 "--project-id",
                 "--projectId",
                 "--project",
             ),
+            required=True,
+            choices=(),
+            deprecated=False,
             help="ID of the project",
         ),
     ),

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-__all__ = ["Printer", "flatten", "redacted_headers"]
+__all__ = ["ItemStream", "Printer", "flatten", "redacted_headers"]
 
 REDACTED = "<redacted>"
 
@@ -41,8 +41,8 @@ class Printer:
     def style(self, text: str, **styles: Any) -> str:
         return click.style(text, **styles) if self.color else text
 
-    def out(self, text: str = "") -> None:
-        click.echo(text, color=None if self.color else False)
+    def out(self, text: str = "", *, nl: bool = True) -> None:
+        click.echo(text, nl=nl, color=None if self.color else False)
 
     def err(self, text: str = "") -> None:
         click.echo(text, err=True, color=None if self.color else False)
@@ -75,6 +75,17 @@ class Printer:
         self.out(self.style(f"{title}: done.{identity and ' Id:'}{identity}", fg="green"))
         self.out(self.table(flatten(data)))
 
+    def no_content(self, *, title: str, status: int) -> None:
+        """A success without a body (204): one line; on stderr under ``-o json``/``yaml``,
+        so that stdout stays empty, and nothing at all under ``--quiet``."""
+        if self.quiet:
+            return
+        line = self.style(f"{title}: done ({status}, no content).", fg="green")
+        if self.output in ("json", "yaml"):
+            self.err(line)
+        else:
+            self.out(line)
+
     def table(self, rows: Sequence[tuple[str, str]]) -> str:
         width = max((len(label) for label, _ in rows), default=0)
         return "\n".join(
@@ -90,26 +101,45 @@ class Printer:
         self,
         method: str,
         url: str,
-        body: Mapping[str, Any],
+        body: Mapping[str, Any] | None,
         *,
         token: str | None,
         validated: bool,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
+        """The request that would be sent; ``body`` ``None``: it has none (no ``body`` key)."""
+        content = {"content-type": "application/json"} if body is not None else {}
         auth = {"authorization": f"Bearer {REDACTED}"} if token else {}
-        headers = {"content-type": "application/json", **auth}
+        sent = {**content, **auth, **(headers or {})}
+        what = "the body is" if body is not None else "the request is"
         if self.output in ("json", "yaml"):
-            request = {"method": method, "url": url, "headers": headers, "body": body}
+            request: dict[str, Any] = {"method": method, "url": url, "headers": sent}
+            if body is not None:
+                request["body"] = body
             self.out(self.document(request))
             return
         self.out(self.style(f"{method} {url}", bold=True))
-        for name, value in headers.items():
+        for name, value in sent.items():
             self.out(f"{name}: {value}")
-        self.out()
-        self.out(self.json_text(body))
+        if body is not None:
+            self.out()
+            self.out(self.json_text(body))
         if validated:
-            self.err(self.style("Dry run: the body is valid; nothing was sent.", fg="green"))
+            self.err(self.style(f"Dry run: {what} valid; nothing was sent.", fg="green"))
         else:
-            self.err("Dry run: the body was not checked (--skip-validation); nothing was sent.")
+            checked = "body" if body is not None else "request"
+            self.err(
+                f"Dry run: the {checked} was not checked (--skip-validation); nothing was sent."
+            )
+
+    def parameters_invalid(self, errors: Sequence[tuple[str, Any]]) -> None:
+        """Each failing parameter by its flag (``--per-page``), with the rule it breaks."""
+        count = len(errors)
+        noun = "parameter" if count == 1 else "parameters"
+        self.error(f"invalid {noun} ({count} failing); nothing was sent.")
+        for flag, error in errors:
+            self.err(f"  {self.style(flag, bold=True)} ({error.rule}): {error.message}")
+        self.err("Fix them, or send anyway with --skip-validation.")
 
     def validation_failed(self, errors: Sequence[Any]) -> None:
         count = len(errors)
@@ -154,6 +184,65 @@ class Printer:
             self.err(f"< {name}: {value}")
         self.err("<")
         self.err(response.content.decode("utf-8", errors="replace"))
+
+
+class ItemStream:
+    """A list's items, printed page by page as each page arrives.
+
+    ``table``: one row per item, the columns those of the first item (dotted
+    paths, as `flatten` names them), the header once; ``json``: one JSON array,
+    written an item at a time and closed by `close`; ``yaml``: a YAML list, an
+    entry per item; ``--quiet``: each item's id on a line.
+    """
+
+    def __init__(self, printer: Printer, *, id_key: str) -> None:
+        self.printer = printer
+        self.id_key = id_key
+        self.count = 0
+        self.columns: list[str] = []
+        self.widths: dict[str, int] = {}
+
+    def page(self, items: Sequence[Mapping[str, Any]]) -> None:
+        rows = [dict(flatten(item)) for item in items]
+        if rows and not self.columns and self.printer.output == "table":
+            self._header(rows)
+        for item, row in zip(items, rows, strict=True):
+            self._item(item, row)
+            self.count += 1
+
+    def close(self) -> None:
+        printer = self.printer
+        if printer.quiet:
+            return
+        if printer.output == "json":
+            printer.out("[]" if self.count == 0 else "\n]")
+        elif printer.output == "yaml":
+            if self.count == 0:
+                printer.out("[]")
+        elif self.count == 0:
+            printer.out("No items.")
+
+    def _item(self, item: Mapping[str, Any], row: Mapping[str, str]) -> None:
+        printer = self.printer
+        if printer.quiet:
+            printer.out(str(item.get(self.id_key, "")))
+        elif printer.output == "json":
+            text = "\n".join("  " + line for line in printer.json_text(item).splitlines())
+            printer.out(("[\n" if self.count == 0 else ",\n") + text, nl=False)
+        elif printer.output == "yaml":
+            from northflank_build._cli_documents import dump_yaml
+
+            printer.out(dump_yaml([item]).rstrip("\n"))
+        else:
+            line = "  ".join(row.get(c, "").ljust(self.widths[c]) for c in self.columns)
+            printer.out(line.rstrip())
+
+    def _header(self, rows: Sequence[Mapping[str, str]]) -> None:
+        """The columns of the first item, as wide as the first page needs."""
+        self.columns = list(rows[0])
+        self.widths = {c: max(len(c), *(len(r.get(c, "")) for r in rows)) for c in self.columns}
+        header = "  ".join(c.upper().ljust(self.widths[c]) for c in self.columns)
+        self.printer.out(self.printer.style(header.rstrip(), bold=True))
 
 
 def redacted_headers(headers: Any) -> Iterator[tuple[str, str]]:

@@ -26,6 +26,7 @@ from northflank_build._client_base import (
 )
 from northflank_build.models import (
     BuildService,
+    CreateBuildServiceParams,
     CreateBuildServiceRequest,
     CreateBuildServiceResponse,
 )
@@ -36,9 +37,14 @@ CREATE_BUILD_SERVICE: Endpoint[BuildService] = Endpoint(
     operation_id="createBuildService",
     method="POST",
     path="/v1/projects/{projectId}/services/build",
+    path_parameters=("projectId",),
+    query_parameters=(),
+    header_parameters=(),
+    parameters_model=CreateBuildServiceParams,
     request_model=CreateBuildServiceRequest,
     response_model=CreateBuildServiceResponse,
     result_attribute="data",
+    items_attribute=None,
 )
 """Create build service: `POST /v1/projects/{projectId}/services/build`."""
 
@@ -91,8 +97,8 @@ class CreateServiceResource:
         """Create build service: Creates a new build service.
 
         ``POST /v1/projects/{projectId}/services/build``, permission ``Project > Services > General > Create``.
-        ``data`` is checked against the spec before anything is sent
-        (`RequestValidationError`); ``skip_validation=True`` sends it unchecked.
+        Parameters and ``data`` are checked against the spec before anything is sent
+        (`RequestValidationError`); ``skip_validation=True`` sends them unchecked.
         """
         return self._core._call(
             CREATE_BUILD_SERVICE,
@@ -154,8 +160,8 @@ class AsyncCreateServiceResource:
         """Create build service: Creates a new build service.
 
         ``POST /v1/projects/{projectId}/services/build``, permission ``Project > Services > General > Create``.
-        ``data`` is checked against the spec before anything is sent
-        (`RequestValidationError`); ``skip_validation=True`` sends it unchecked.
+        Parameters and ``data`` are checked against the spec before anything is sent
+        (`RequestValidationError`); ``skip_validation=True`` sends them unchecked.
         """
         return (
             await self._core._call(
@@ -211,8 +217,8 @@ class CreateServiceRawResource:
         """Create build service: Creates a new build service.
 
         ``POST /v1/projects/{projectId}/services/build``, permission ``Project > Services > General > Create``.
-        ``data`` is checked against the spec before anything is sent
-        (`RequestValidationError`); ``skip_validation=True`` sends it unchecked.
+        Parameters and ``data`` are checked against the spec before anything is sent
+        (`RequestValidationError`); ``skip_validation=True`` sends them unchecked.
         """
         return self._core._call(
             CREATE_BUILD_SERVICE,
@@ -266,8 +272,8 @@ class AsyncCreateServiceRawResource:
         """Create build service: Creates a new build service.
 
         ``POST /v1/projects/{projectId}/services/build``, permission ``Project > Services > General > Create``.
-        ``data`` is checked against the spec before anything is sent
-        (`RequestValidationError`); ``skip_validation=True`` sends it unchecked.
+        Parameters and ``data`` are checked against the spec before anything is sent
+        (`RequestValidationError`); ``skip_validation=True`` sends them unchecked.
         """
         return await self._core._call(
             CREATE_BUILD_SERVICE,

@@ -13,7 +13,7 @@ APIError
     ├── ConflictError           409
     ├── RateLimitError          429
     └── InternalServerError     5xx
-RequestValidationError          the body breaks the spec; nothing was sent
+RequestValidationError          a parameter or the body breaks the spec; nothing was sent
 """
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIResponseValidationError(APIError):
-    """A success response whose body does not match the spec."""
+    """A success response whose body does not match the spec (with
+    ``strict_response_validation``, also one with a field the spec does not know)."""
 
     def __init__(self, message: str, *, response: httpx.Response) -> None:
         super().__init__(message, request=response.request)
@@ -131,7 +132,8 @@ class InternalServerError(APIStatusError):
 
 
 class RequestValidationError(ValueError):
-    """The request body breaks the spec, so it was not sent. ``errors`` names each field."""
+    """A parameter or the body breaks the spec, so nothing was sent. ``errors`` names each
+    (``$.per_page``, ``$.vcsData.projectUrl``)."""
 
     def __init__(self, model: str, errors: list[FieldError]) -> None:
         lines = [f"  {error.path}: {error.message} ({error.rule})" for error in errors]

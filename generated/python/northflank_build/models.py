@@ -303,7 +303,7 @@ class Cluster(SpecModel):
     """
 
 
-class CreateBuildServiceParameters(SpecModel):
+class CreateBuildServiceParams(SpecModel):
     """
     The path, query and header parameters of create build service.
     """

@@ -5,22 +5,26 @@
  *     const result = await client.create.service.build({ parameters: { projectId }, data });
  *     // { data, error, request, rawResponse }
  *
- * Each level of the call is a small class handing the call to the runtime's
- * ClientCore, where validation, retries and errors live.
+ * Path parameters go in `parameters`, query and header parameters in `options` (by
+ * their wire names), the body in `data`; per-call settings (`timeout`, `signal`,
+ * `headers`, `skipValidation`) are a second argument. Each level of the call is a
+ * small class handing the call to the runtime's ClientCore, where validation,
+ * retries, pagination and errors live.
  */
 
 import {
   ClientCore,
   type ApiCallResponse,
-  type CallOptions,
+  type CallSettings,
   type ClientOptions,
   type Endpoint,
 } from "./runtime.js";
 import type {
-  CreateBuildServiceRequest,
   BuildService,
+  CreateBuildServiceRequest,
 } from "./types.js";
 import {
+  validateCreateBuildServiceParams,
   validateCreateBuildServiceRequest,
   validateCreateBuildServiceResponse,
 } from "./validate.js";
@@ -30,9 +34,13 @@ export const CREATE_BUILD_SERVICE: Endpoint<BuildService> = Object.freeze({
   operationId: "createBuildService",
   method: "POST",
   path: "/v1/projects/{projectId}/services/build",
+  parameters: [{ name: "projectId", location: "path" }] as const,
+  validateParameters: validateCreateBuildServiceParams,
   validateRequest: validateCreateBuildServiceRequest,
+  bodyRequired: true,
   validateResponse: validateCreateBuildServiceResponse,
   resultKey: "data",
+  pagination: undefined,
 });
 
 /** The path parameters of create build service. */
@@ -49,14 +57,14 @@ export type CreateServiceBuildResult = BuildService;
 
 /** The argument of `client.create.service.build(...)`. */
 export interface CreateServiceBuildRequest {
+  /** The path parameters. */
   parameters: CreateServiceBuildParameters;
+  /** The body. */
   data: CreateServiceBuildData;
-  /** Per-call settings: `skipValidation`, `timeout` (ms), `signal`, `headers`. */
-  options?: CallOptions | undefined;
 }
 
 /** `client.create.service.build`. */
-export type CreateServiceBuildCall = (request: CreateServiceBuildRequest) => Promise<ApiCallResponse<CreateServiceBuildResult>>;
+export type CreateServiceBuildCall = (request: CreateServiceBuildRequest, settings?: CallSettings) => Promise<ApiCallResponse<CreateServiceBuildResult>>;
 
 /** `client.create.service`. */
 class CreateServiceResource {
@@ -64,13 +72,7 @@ class CreateServiceResource {
   readonly build: CreateServiceBuildCall;
 
   constructor(core: ClientCore) {
-    this.build = (request) =>
-      core.call(
-        CREATE_BUILD_SERVICE,
-        { projectId: request.parameters.projectId },
-        request.data,
-        request.options,
-      );
+    this.build = (request, settings) => core.call(CREATE_BUILD_SERVICE, request, settings);
   }
 }
 

@@ -4,7 +4,7 @@
  *
  *     import { ApiClient } from "northflank-build";
  *     const client = new ApiClient({ token, baseUrl });
- *     const { data, error } = await client.create.service.build({ parameters: { projectId }, data: body });
+ *     const { data, error } = await client.create.service.build({ parameters: { projectId }, data });
  */
 
 export * from "./client.js";

@@ -7,13 +7,20 @@
  * call {@link ClientCore.call}; everything a call does happens here:
  *
  * 1. the path parameters are percent-encoded, each as exactly one segment;
- * 2. the body is serialised once, and that JSON (what will be sent) is checked
- *    by the spec's validator unless validation is skipped: an invalid body
- *    throws {@link RequestValidationError} and nothing is sent;
+ * 2. the parameters (path ones from `parameters`, query and header ones from
+ *    `options`, by their wire names) are checked by the operation's parameters
+ *    validator, and the body, serialised once, by the body's: what will be sent
+ *    is checked, unless validation is skipped. An invalid request throws
+ *    {@link RequestValidationError} and nothing is sent. An operation without a
+ *    body sends none, and no `content-type`;
  * 3. network errors, timeouts, 408, 429 and 5xx are retried with exponential
  *    backoff and jitter, honouring `Retry-After`;
  * 4. a success is checked by the spec's response validator and its `data`
- *    returned; an error status is returned as `error` (or thrown as a
+ *    returned (a 204 returns `data: undefined`). Responses are read forward
+ *    compatibly: a property the spec does not know is kept, not an error,
+ *    unless `strictResponseValidation`. A list's result has
+ *    `pagination.getNextPage()`, and {@link ClientCore.all} walks every page.
+ *    An error status is returned as `error` (or thrown as a
  *    {@link NorthflankApiCallError} subclass with `throwErrorOnHttpErrorCode`),
  *    in the shape of the official Northflank JavaScript client.
  *
@@ -49,8 +56,14 @@ export interface FieldError {
   message: string;
 }
 
+/** How a validator reads a value. */
+export interface ValidatorOptions {
+  /** Let through the properties that `additionalProperties: false` refuses. */
+  allowUnknownProperties?: boolean | undefined;
+}
+
 /** A generated validator: the failing fields of a JSON value, none when it is valid. */
-export type Validator = (value: unknown) => FieldError[];
+export type Validator = (value: unknown, options?: ValidatorOptions) => FieldError[];
 
 /** An error status, as the official client reports it in {@link ApiCallResponse.error}. */
 export interface ApiCallError {
@@ -71,14 +84,40 @@ export interface ApiCallError {
 
 /** What every call resolves to: the official client's result shape. */
 export interface ApiCallResponse<R> {
-  /** The result (the body's `data`); `undefined` when the status is an error. */
+  /** The result (the body's `data`); `undefined` when the status is an error, or for a 204. */
   data: R;
   /** The final HTTP response; its body has already been read. */
   rawResponse: Response;
-  /** The request as sent: headers with the token redacted, body as the JSON string. */
-  request: { url: string; method: string; headers: Record<string, string>; body: string };
+  /**
+   * The request as sent: headers with the token redacted, body as the JSON string
+   * (`undefined` when there is none).
+   */
+  request: { url: string; method: string; headers: Record<string, string>; body: string | undefined };
   /** Set for an error status (unless `throwErrorOnHttpErrorCode`, which throws instead). */
   error?: ApiCallError;
+  /** Where a page of a list stands; set on each page of a paginated call. */
+  pagination?: ApiCallPagination<R>;
+}
+
+/** A page of a list, as the official client describes it. */
+export interface ApiCallPagination<R> {
+  /** Is there another page of results? */
+  hasNextPage: boolean;
+  /** The cursor of the next page; absent on the last one. */
+  cursor?: string;
+  /** How many results this page holds. */
+  count: number;
+  /**
+   * The next page: the same call with `options.cursor` set to this page's cursor.
+   * Without a cursor (the last page, or an error), this page again with no items
+   * and `count` 0, as the official client does.
+   */
+  getNextPage: () => Promise<PaginatedApiCallResponse<R>>;
+}
+
+/** What a paginated call resolves to: a result whose `pagination` is always set. */
+export interface PaginatedApiCallResponse<R> extends ApiCallResponse<R> {
+  pagination: ApiCallPagination<R>;
 }
 
 /** An error status, thrown when `throwErrorOnHttpErrorCode` is set; see {@link errorForStatus}. */
@@ -174,14 +213,21 @@ export class APITimeoutError extends APIConnectionError {
   override name = "APITimeoutError";
 }
 
-/** The request body breaks the spec, so nothing was sent. `errors` names each field. */
+/**
+ * The request breaks the spec, so nothing was sent. `errors` names each field: a JSON
+ * path into the body (`$.name`), or for `part` `"parameters"`, the parameter's wire
+ * name (`$.per_page`, `$["X-Trace-Id"]`).
+ */
 export class RequestValidationError extends Error {
   override name = "RequestValidationError";
   /** Each failing field. */
   readonly errors: FieldError[];
-  constructor(errors: FieldError[]) {
-    super(`The request body is invalid ${describeErrors(errors)}`);
+  /** What failed: the body, or the path, query and header parameters. */
+  readonly part: "body" | "parameters";
+  constructor(errors: FieldError[], part: "body" | "parameters" = "body") {
+    super(`The request ${part === "body" ? "body is" : "parameters are"} invalid ${describeErrors(errors)}`);
     this.errors = errors;
+    this.part = part;
   }
 }
 
@@ -221,8 +267,14 @@ export interface ClientOptions {
   maxRetries?: number | undefined;
   /** Throw a {@link NorthflankApiCallError} for an error status, instead of setting `error`. */
   throwErrorOnHttpErrorCode?: boolean | undefined;
-  /** Send request bodies without checking them against the spec. */
+  /** Send request bodies and parameters without checking them against the spec. */
   skipValidation?: boolean | undefined;
+  /**
+   * Refuse a 2xx body with a property the spec does not know (a
+   * {@link ResponseValidationError}); by default it is kept, so that a newer API
+   * does not break this client.
+   */
+  strictResponseValidation?: boolean | undefined;
   /** The `fetch` to send with; default: the global one, looked up at each call. */
   fetch?: typeof fetch | undefined;
   /** Headers for every call; they replace the defaults of the same name (case-insensitively). */
@@ -239,14 +291,19 @@ export interface ResolvedOptions {
   maxRetries: number;
   throwErrorOnHttpErrorCode: boolean;
   skipValidation: boolean;
+  strictResponseValidation: boolean;
   fetch: typeof fetch;
   headers: Readonly<Record<string, string>>;
   customUserAgent: string | undefined;
 }
 
-/** Settings for one call, over the client's. */
-export interface CallOptions {
-  /** Send this body without checking it against the spec. */
+/**
+ * Settings for one call, over the client's: the second argument of a call,
+ * `client.create.service.build(request, { timeout: 5_000 })` (the request's own
+ * `options` are the operation's query and header parameters, as in the official client).
+ */
+export interface CallSettings {
+  /** Send this request without checking its body and parameters against the spec. */
   skipValidation?: boolean | undefined;
   /** Milliseconds each attempt of this call may take. */
   timeout?: number | undefined;
@@ -256,16 +313,32 @@ export interface CallOptions {
   headers?: Record<string, string> | undefined;
 }
 
+/** A parameter of an operation: its wire name and where it goes. */
+export interface EndpointParameter {
+  name: string;
+  location: "path" | "query" | "header";
+}
+
 /** One operation of the spec, as the generated code describes it. */
 export interface Endpoint<R = unknown> {
   operationId: string;
   method: string;
   /** The path template, such as `/v1/projects/{projectId}/services/build`. */
   path: string;
-  validateRequest: Validator;
-  validateResponse: Validator;
+  /** Path parameters first, then query, then header. */
+  parameters: readonly EndpointParameter[];
+  /** Checks every parameter value, by wire name; `undefined` when the operation has none. */
+  validateParameters: Validator | undefined;
+  /** Checks the body; `undefined` when the operation takes none. */
+  validateRequest: Validator | undefined;
+  /** Whether a body must be given (else it may be left out). */
+  bodyRequired: boolean;
+  /** Checks a 2xx body; `undefined` when the success has none (204). */
+  validateResponse: Validator | undefined;
   /** The key of the response body that holds the result (`data`), or `undefined` for the whole. */
   resultKey: string | undefined;
+  /** For a list: the property of the result holding its items (`services`). */
+  pagination: { itemsKey: string } | undefined;
   /** Never set: it only carries the result type, so that `call` can infer it. */
   readonly resultType?: R;
 }
@@ -352,6 +425,7 @@ export class ClientCore {
       maxRetries,
       throwErrorOnHttpErrorCode: given.throwErrorOnHttpErrorCode ?? false,
       skipValidation: given.skipValidation ?? false,
+      strictResponseValidation: given.strictResponseValidation ?? false,
       fetch: given.fetch ?? globalFetch,
       headers: Object.freeze(headers),
       customUserAgent: given.customUserAgent,
@@ -360,57 +434,137 @@ export class ClientCore {
   }
 
   /** Sends one request to `endpoint`, retrying as needed; see the top of this file. */
-  async call<R>(
+  async call<R>(endpoint: Endpoint<R>, request: CallRequest, settings?: CallSettings): Promise<ApiCallResponse<R>> {
+    return (await this.send(endpoint, request, settings)).result;
+  }
+
+  /** One page of a list: {@link ClientCore.call} with `pagination.getNextPage()`. */
+  async page<R>(
     endpoint: Endpoint<R>,
-    parameters: Record<string, string>,
-    data: unknown,
-    options?: CallOptions,
-  ): Promise<ApiCallResponse<R>> {
-    const settings = this.options;
+    request: CallRequest,
+    settings?: CallSettings,
+  ): Promise<PaginatedApiCallResponse<R>> {
+    const { result, page } = await this.send(endpoint, request, settings);
+    const cursor = page?.cursor;
+    const paged: PaginatedApiCallResponse<R> = {
+      ...result,
+      pagination: {
+        hasNextPage: page?.hasNextPage ?? false,
+        ...(cursor === undefined ? {} : { cursor }),
+        count: page?.count ?? 0,
+        getNextPage: () => {
+          if (cursor === undefined) return Promise.resolve(lastPageAgain(endpoint, paged));
+          const options = { ...(isObject(request.options) ? request.options : {}), cursor };
+          return this.page(endpoint, { ...request, options }, settings);
+        },
+      },
+    };
+    return paged;
+  }
+
+  /**
+   * Every page of a list, from the request's own (its `cursor`, else the first), as one
+   * result whose items are all the pages' in order, with the first page's `request` and
+   * `rawResponse`; the first page with an error status is returned as it is.
+   */
+  async all<R>(endpoint: Endpoint<R>, request: CallRequest, settings?: CallSettings): Promise<ApiCallResponse<R>> {
+    const itemsKey = endpoint.pagination?.itemsKey;
+    if (itemsKey === undefined) throw new TypeError(`${endpoint.operationId} is not a paginated list`);
+    const first = await this.page(endpoint, request, settings);
+    if (first.error) return first;
+    const items: unknown[] = [];
+    const seen = new Set<string>();
+    for (let page = first; ; ) {
+      const held = isObject(page.data) ? page.data[itemsKey] : undefined;
+      if (Array.isArray(held)) items.push(...held);
+      const cursor = page.pagination.cursor;
+      if (cursor === undefined) break;
+      if (seen.has(cursor)) throw new Error(`${endpoint.operationId} gave the cursor ${show(cursor)} twice`);
+      seen.add(cursor);
+      page = await page.pagination.getNextPage();
+      if (page.error) return page;
+    }
+    const data = { ...(isObject(first.data) ? first.data : {}), [itemsKey]: items };
+    return { data: data as R, rawResponse: first.rawResponse, request: first.request };
+  }
+
+  /** Validates, sends and reads one call: its result, and its page for a list. */
+  private async send<R>(
+    endpoint: Endpoint<R>,
+    request: CallRequest,
+    settings: CallSettings | undefined,
+  ): Promise<{ result: ApiCallResponse<R>; page: PageInfo | undefined }> {
+    const options = this.options;
+    if (!isObject(request)) throw new TypeError(`the request must be an object, not ${show(request)}`);
+    const pathValues = isObject(request.parameters) ? request.parameters : {};
     const path = endpoint.path.replace(/\{([^}]*)\}/g, (_, name: string) => {
-      const value = Object.hasOwn(parameters, name) ? parameters[name] : undefined;
+      const value = Object.hasOwn(pathValues, name) ? pathValues[name] : undefined;
       if (value === undefined) throw new TypeError(`the path parameter ${name} is missing`);
       try {
-        return pathSegment(value);
+        return pathSegment(value as string);
       } catch (error) {
         throw new TypeError(`the path parameter ${name}: ${reason(error)}`);
       }
     });
-    const url = settings.baseUrl + path;
-
-    const body: string | undefined = JSON.stringify(data); // throws TypeError for BigInt or a cycle
-    if (typeof body !== "string") {
-      throw new TypeError(`the request body must be JSON, not ${typeof data}`);
+    // Every parameter by its wire name, as sent: `undefined` means not given.
+    const values: Record<string, unknown> = JSON.parse(
+      JSON.stringify({ ...(isObject(request.options) ? request.options : {}), ...pathValues }),
+    );
+    const skip = settings?.skipValidation ?? options.skipValidation;
+    if (!skip) {
+      const errors = endpoint.validateParameters
+        ? endpoint.validateParameters(values)
+        : Object.keys(values).map((name) => unknownParameter(endpoint, name));
+      if (errors.length > 0) throw new RequestValidationError(errors, "parameters");
     }
-    if (!(options?.skipValidation ?? settings.skipValidation)) {
-      const errors = endpoint.validateRequest(JSON.parse(body)); // the wire form, as sent
-      if (errors.length > 0) throw new RequestValidationError(errors);
+    const query = endpoint.parameters
+      .filter((p) => p.location === "query" && values[p.name] !== undefined)
+      .map((p) => `${encodeURIComponent(p.name)}=${encodeURIComponent(wireText(values[p.name]))}`);
+    const url = options.baseUrl + path + (query.length > 0 ? `?${query.join("&")}` : "");
+
+    let body: string | undefined;
+    if (endpoint.validateRequest === undefined) {
+      if (request.data !== undefined) throw new TypeError(`${endpoint.operationId} takes no request body`);
+    } else if (request.data !== undefined || endpoint.bodyRequired) {
+      body = JSON.stringify(request.data); // throws TypeError for BigInt or a cycle
+      if (typeof body !== "string") {
+        throw new TypeError(`the request body must be JSON, not ${typeof request.data}`);
+      }
+      if (!skip) {
+        const errors = endpoint.validateRequest(JSON.parse(body)); // the wire form, as sent
+        if (errors.length > 0) throw new RequestValidationError(errors);
+      }
     }
 
-    const headers: Record<string, string> = {
-      accept: "application/json",
-      "content-type": "application/json",
-      "user-agent": this.userAgent,
-    };
-    if (settings.token) headers.authorization = `Bearer ${settings.token}`;
-    mergeHeaders(headers, settings.headers);
-    mergeHeaders(headers, options?.headers);
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    headers["user-agent"] = this.userAgent;
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    mergeHeaders(headers, options.headers);
+    for (const parameter of endpoint.parameters) {
+      const value = values[parameter.name];
+      if (parameter.location === "header" && value !== undefined) {
+        headers[parameter.name.toLowerCase()] = wireText(value);
+      }
+    }
+    mergeHeaders(headers, settings?.headers);
     try {
       new Headers(headers); // a value fetch would refuse (a newline, non-Latin-1) fails here, unsent
     } catch (error) {
       throw new TypeError(`a request header is invalid: ${(error as Error).message}`);
     }
-    const request = { url, method: endpoint.method, headers: redacted(headers), body };
+    const sent = { url, method: endpoint.method, headers: redacted(headers), body };
 
     const timeout =
-      options?.timeout === undefined ? settings.timeout : checkTimeout(options.timeout, "timeout");
-    const signal = options?.signal;
+      settings?.timeout === undefined ? options.timeout : checkTimeout(settings.timeout, "timeout");
+    const signal = settings?.signal;
     // Redirects are answers, not instructions: following a 302 would turn the POST into a GET.
-    const init: RequestInit = { method: endpoint.method, headers, body, redirect: "manual" };
+    const init: RequestInit = { method: endpoint.method, headers, redirect: "manual" };
+    if (body !== undefined) init.body = body;
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
       const outcome = await this.attempt(url, init, timeout, signal);
-      const last = attempt >= settings.maxRetries;
+      const last = attempt >= options.maxRetries;
       if ("failure" in outcome) {
         if (!last) {
           await sleep(backoff(attempt), signal);
@@ -428,7 +582,7 @@ export class ClientCore {
         await sleep(retryAfter(response.headers.get("retry-after")) ?? backoff(attempt), signal);
         continue;
       }
-      return this.finish(endpoint, response, text, request, attempt > 0);
+      return this.finish(endpoint, response, text, sent, attempt > 0);
     }
   }
 
@@ -466,8 +620,11 @@ export class ClientCore {
     text: string,
     request: ApiCallResponse<R>["request"],
     afterRetry: boolean,
-  ): ApiCallResponse<R> {
+  ): { result: ApiCallResponse<R>; page: PageInfo | undefined } {
     if (response.status >= 200 && response.status < 300) {
+      if (endpoint.validateResponse === undefined) {
+        return { result: { data: undefined as R, rawResponse: response, request }, page: undefined };
+      }
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
@@ -475,13 +632,15 @@ export class ClientCore {
         const errors = [{ path: "$", rule: "type", message: `the body is not JSON: ${reason(error)}` }];
         throw new ResponseValidationError(endpoint.operationId, errors, response, text);
       }
-      const errors = endpoint.validateResponse(parsed);
+      const allowUnknownProperties = !this.options.strictResponseValidation;
+      const errors = endpoint.validateResponse(parsed, { allowUnknownProperties });
       if (errors.length > 0) {
         throw new ResponseValidationError(endpoint.operationId, errors, response, text);
       }
       const key = endpoint.resultKey;
       const result = key === undefined ? parsed : isObject(parsed) ? parsed[key] : undefined;
-      return { data: result as R, rawResponse: response, request };
+      const page = endpoint.pagination && isObject(parsed) ? pageInfo(parsed.pagination) : undefined;
+      return { result: { data: result as R, rawResponse: response, request }, page };
     }
     const envelope = errorEnvelope(text);
     const message = envelope.message;
@@ -493,8 +652,57 @@ export class ClientCore {
     if (typeof envelope.id === "string") error.id = envelope.id;
     if (isObject(envelope.details)) error.details = envelope.details;
     if (this.options.throwErrorOnHttpErrorCode) throw errorForStatus(error, response, afterRetry);
-    return { data: undefined as R, rawResponse: response, request, error };
+    return { result: { data: undefined as R, rawResponse: response, request, error }, page: undefined };
   }
+}
+
+/** The argument of every call: path parameters, query and header parameters, body. */
+export interface CallRequest {
+  /** The path parameters, by name. */
+  parameters?: object | undefined;
+  /** The query and header parameters, by wire name (`per_page`, `X-Trace-Id`). */
+  options?: object | undefined;
+  /** The body, for an operation that takes one. */
+  data?: unknown;
+}
+
+/** The `pagination` object of a list's body. */
+interface PageInfo {
+  hasNextPage: boolean;
+  cursor: string | undefined;
+  count: number;
+}
+
+function pageInfo(value: unknown): PageInfo | undefined {
+  if (!isObject(value)) return undefined;
+  return {
+    hasNextPage: value.hasNextPage === true,
+    cursor: typeof value.cursor === "string" ? value.cursor : undefined,
+    count: typeof value.count === "number" ? value.count : 0,
+  };
+}
+
+/** What `getNextPage()` of the last page gives: that page again, with no items (as the official client). */
+function lastPageAgain<R>(endpoint: Endpoint<R>, page: PaginatedApiCallResponse<R>): PaginatedApiCallResponse<R> {
+  const key = endpoint.pagination?.itemsKey;
+  const data = key !== undefined && isObject(page.data) ? { ...page.data, [key]: [] } : page.data;
+  const again: PaginatedApiCallResponse<R> = {
+    ...page,
+    data: data as R,
+    pagination: { ...page.pagination, count: 0, getNextPage: () => Promise.resolve(again) },
+  };
+  return again;
+}
+
+/** A parameter value as the URL or a header carries it: `true`, `5`, `abc`. */
+function wireText(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function unknownParameter(endpoint: Endpoint<unknown>, name: string): FieldError {
+  const step = /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
+  const message = `is not allowed: ${endpoint.operationId} has no such parameter`;
+  return { path: `$${step}`, rule: "additionalProperties", message };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

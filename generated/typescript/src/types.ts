@@ -240,7 +240,7 @@ export interface Cluster {
 /**
  * The path, query and header parameters of create build service.
  */
-export interface CreateBuildServiceParameters {
+export interface CreateBuildServiceParams {
   /**
    * ID of the project
    */
@@ -360,7 +360,7 @@ export interface EphemeralStorage {
    * Must be >= 16384.
    * Must be <= 65536.
    */
-  storageSize?: 16384 | 32768 | 65536 | 131072 | 262144 | 524288;
+  storageSize?: 16384 | 32768 | 65536;
 }
 
 /**

@@ -5,7 +5,10 @@
  * integers as numbers with no fractional part, unknown properties refused.
  *
  * `validate<Schema>(value)` returns one FieldError per violated keyword, named by
- * its JSON path; an empty list means valid. Validate parsed JSON (what is sent),
+ * its JSON path; an empty list means valid. `validate<Schema>(value,
+ * { allowUnknownProperties: true })` lets through the properties that
+ * `additionalProperties: false` refuses (how the client reads responses, unless
+ * `strictResponseValidation`), and checks everything else as ever. Validate parsed JSON (what is sent),
  * not objects with `undefined` members or class instances.
  */
 
@@ -29,32 +32,32 @@ const PATTERN_13 = new RegExp("^[a-zA-Z]((-|\\s)?[a-zA-Z0-9]+((-|\\s)[a-zA-Z0-9]
 const PATTERN_14 = new RegExp("^(https:\\/\\/)?((www(\\.[a-zA-Z0-9\\-]{2,})+\\.)?[a-zA-Z0-9\\-]{2,})(\\.([a-zA-Z0-9\\-]{2,}))+(\\/([a-zA-Z0-9\\-._]{2,}))+?$", "u");
 const ALLOWED_15 = new Set<unknown>(["bitbucket", "gitlab", "github", "self-hosted", "azure"]);
 
-function isBilling(value: unknown): boolean {
+function isBilling(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   for (const key1 of Object.keys(value)) {
     const item2 = value[key1];
     switch (key1) {
       case "deploymentPlan": {
-        if (!isResourceSlug(item2)) return false;
+        if (!isResourceSlug(item2, open)) return false;
         break;
       }
       case "buildPlan": {
-        if (!isResourceSlug(item2)) return false;
+        if (!isResourceSlug(item2, open)) return false;
         break;
       }
       case "gpu": {
-        if (!isGpuSettings(item2)) return false;
+        if (!isGpuSettings(item2, open)) return false;
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkBilling(value: unknown, path: string, errors: FieldError[]): void {
+function checkBilling(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -62,26 +65,26 @@ function checkBilling(value: unknown, path: string, errors: FieldError[]): void 
       const item2 = value[key1];
       switch (key1) {
         case "deploymentPlan": {
-          checkResourceSlug(item2, path + ".deploymentPlan", errors);
+          checkResourceSlug(item2, path + ".deploymentPlan", errors, open);
           break;
         }
         case "buildPlan": {
-          checkResourceSlug(item2, path + ".buildPlan", errors);
+          checkResourceSlug(item2, path + ".buildPlan", errors, open);
           break;
         }
         case "gpu": {
-          checkGpuSettings(item2, path + ".gpu", errors);
+          checkGpuSettings(item2, path + ".gpu", errors, open);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key1), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key1), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isBuildArguments(value: unknown): boolean {
+function isBuildArguments(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   for (const key3 of Object.keys(value)) {
     const item4 = value[key3];
@@ -90,7 +93,7 @@ function isBuildArguments(value: unknown): boolean {
   return true;
 }
 
-function checkBuildArguments(value: unknown, path: string, errors: FieldError[]): void {
+function checkBuildArguments(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -103,7 +106,7 @@ function checkBuildArguments(value: unknown, path: string, errors: FieldError[])
   }
 }
 
-function isBuildConfiguration(value: unknown): boolean {
+function isBuildConfiguration(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   for (const key5 of Object.keys(value)) {
     const item6 = value[key5];
@@ -112,7 +115,7 @@ function isBuildConfiguration(value: unknown): boolean {
         if (!(Array.isArray(item6))) return false;
         for (let index7 = 0; index7 < item6.length; index7++) {
           const item8: unknown = item6[index7];
-          if (!isBuildRule(item8)) return false;
+          if (!isBuildRule(item8, open)) return false;
         }
         break;
       }
@@ -120,7 +123,7 @@ function isBuildConfiguration(value: unknown): boolean {
         if (!(Array.isArray(item6))) return false;
         for (let index9 = 0; index9 < item6.length; index9++) {
           const item10: unknown = item6[index9];
-          if (!isBuildRule(item10)) return false;
+          if (!isBuildRule(item10, open)) return false;
         }
         break;
       }
@@ -174,18 +177,18 @@ function isBuildConfiguration(value: unknown): boolean {
         break;
       }
       case "storage": {
-        if (!isBuildStorage(item6)) return false;
+        if (!isBuildStorage(item6, open)) return false;
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkBuildConfiguration(value: unknown, path: string, errors: FieldError[]): void {
+function checkBuildConfiguration(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -198,7 +201,7 @@ function checkBuildConfiguration(value: unknown, path: string, errors: FieldErro
           } else {
             for (let index7 = 0; index7 < item6.length; index7++) {
               const item8: unknown = item6[index7];
-              checkBuildRule(item8, path + ".prRestrictions" + "[" + index7 + "]", errors);
+              checkBuildRule(item8, path + ".prRestrictions" + "[" + index7 + "]", errors, open);
             }
           }
           break;
@@ -209,7 +212,7 @@ function checkBuildConfiguration(value: unknown, path: string, errors: FieldErro
           } else {
             for (let index9 = 0; index9 < item6.length; index9++) {
               const item10: unknown = item6[index9];
-              checkBuildRule(item10, path + ".branchRestrictions" + "[" + index9 + "]", errors);
+              checkBuildRule(item10, path + ".branchRestrictions" + "[" + index9 + "]", errors, open);
             }
           }
           break;
@@ -292,24 +295,24 @@ function checkBuildConfiguration(value: unknown, path: string, errors: FieldErro
           break;
         }
         case "storage": {
-          checkBuildStorage(item6, path + ".storage", errors);
+          checkBuildStorage(item6, path + ".storage", errors, open);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key5), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key5), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isBuildRule(value: unknown): boolean {
+function isBuildRule(value: unknown, open: boolean): boolean {
   if (!(typeof value === "string")) return false;
   if (!PATTERN_1.test(value)) return false;
   return true;
 }
 
-function checkBuildRule(value: unknown, path: string, errors: FieldError[]): void {
+function checkBuildRule(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(typeof value === "string")) {
     errors.push({ path: path, rule: "type", message: "must be a string" });
   } else {
@@ -317,7 +320,7 @@ function checkBuildRule(value: unknown, path: string, errors: FieldError[]): voi
   }
 }
 
-function isBuildService(value: unknown): boolean {
+function isBuildService(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "name")) return false;
   if (!hasOwn(value, "billing")) return false;
@@ -332,27 +335,27 @@ function isBuildService(value: unknown): boolean {
     const item20 = value[key19];
     switch (key19) {
       case "name": {
-        if (!isServiceName(item20)) return false;
+        if (!isServiceName(item20, open)) return false;
         break;
       }
       case "description": {
-        if (!isServiceDescription(item20)) return false;
+        if (!isServiceDescription(item20, open)) return false;
         break;
       }
       case "tags": {
         if (!(Array.isArray(item20))) return false;
         for (let index21 = 0; index21 < item20.length; index21++) {
           const item22: unknown = item20[index21];
-          if (!isResourceSlug(item22)) return false;
+          if (!isResourceSlug(item22, open)) return false;
         }
         break;
       }
       case "billing": {
-        if (!isBilling(item20)) return false;
+        if (!isBilling(item20, open)) return false;
         break;
       }
       case "infrastructure": {
-        if (!isInfrastructure(item20)) return false;
+        if (!isInfrastructure(item20, open)) return false;
         break;
       }
       case "disabledCI": {
@@ -365,27 +368,27 @@ function isBuildService(value: unknown): boolean {
         break;
       }
       case "vcsData": {
-        if (!isVcsData(item20)) return false;
+        if (!isVcsData(item20, open)) return false;
         break;
       }
       case "buildSettings": {
-        if (!isBuildSettings(item20)) return false;
+        if (!isBuildSettings(item20, open)) return false;
         break;
       }
       case "buildConfiguration": {
-        if (!isBuildConfiguration(item20)) return false;
+        if (!isBuildConfiguration(item20, open)) return false;
         break;
       }
       case "buildArguments": {
-        if (!isBuildArguments(item20)) return false;
+        if (!isBuildArguments(item20, open)) return false;
         break;
       }
       case "buildFiles": {
-        if (!isSecretFiles(item20)) return false;
+        if (!isSecretFiles(item20, open)) return false;
         break;
       }
       case "dockerSecretMounts": {
-        if (!isDockerSecretMounts(item20)) return false;
+        if (!isDockerSecretMounts(item20, open)) return false;
         break;
       }
       case "serviceType": {
@@ -402,7 +405,7 @@ function isBuildService(value: unknown): boolean {
         break;
       }
       case "cluster": {
-        if (!isCluster(item20)) return false;
+        if (!isCluster(item20, open)) return false;
         break;
       }
       case "createdAt": {
@@ -414,18 +417,18 @@ function isBuildService(value: unknown): boolean {
         break;
       }
       case "status": {
-        if (!isServiceStatus(item20)) return false;
+        if (!isServiceStatus(item20, open)) return false;
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkBuildService(value: unknown, path: string, errors: FieldError[]): void {
+function checkBuildService(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -442,11 +445,11 @@ function checkBuildService(value: unknown, path: string, errors: FieldError[]): 
       const item20 = value[key19];
       switch (key19) {
         case "name": {
-          checkServiceName(item20, path + ".name", errors);
+          checkServiceName(item20, path + ".name", errors, open);
           break;
         }
         case "description": {
-          checkServiceDescription(item20, path + ".description", errors);
+          checkServiceDescription(item20, path + ".description", errors, open);
           break;
         }
         case "tags": {
@@ -455,17 +458,17 @@ function checkBuildService(value: unknown, path: string, errors: FieldError[]): 
           } else {
             for (let index21 = 0; index21 < item20.length; index21++) {
               const item22: unknown = item20[index21];
-              checkResourceSlug(item22, path + ".tags" + "[" + index21 + "]", errors);
+              checkResourceSlug(item22, path + ".tags" + "[" + index21 + "]", errors, open);
             }
           }
           break;
         }
         case "billing": {
-          checkBilling(item20, path + ".billing", errors);
+          checkBilling(item20, path + ".billing", errors, open);
           break;
         }
         case "infrastructure": {
-          checkInfrastructure(item20, path + ".infrastructure", errors);
+          checkInfrastructure(item20, path + ".infrastructure", errors, open);
           break;
         }
         case "disabledCI": {
@@ -482,27 +485,27 @@ function checkBuildService(value: unknown, path: string, errors: FieldError[]): 
           break;
         }
         case "vcsData": {
-          checkVcsData(item20, path + ".vcsData", errors);
+          checkVcsData(item20, path + ".vcsData", errors, open);
           break;
         }
         case "buildSettings": {
-          checkBuildSettings(item20, path + ".buildSettings", errors);
+          checkBuildSettings(item20, path + ".buildSettings", errors, open);
           break;
         }
         case "buildConfiguration": {
-          checkBuildConfiguration(item20, path + ".buildConfiguration", errors);
+          checkBuildConfiguration(item20, path + ".buildConfiguration", errors, open);
           break;
         }
         case "buildArguments": {
-          checkBuildArguments(item20, path + ".buildArguments", errors);
+          checkBuildArguments(item20, path + ".buildArguments", errors, open);
           break;
         }
         case "buildFiles": {
-          checkSecretFiles(item20, path + ".buildFiles", errors);
+          checkSecretFiles(item20, path + ".buildFiles", errors, open);
           break;
         }
         case "dockerSecretMounts": {
-          checkDockerSecretMounts(item20, path + ".dockerSecretMounts", errors);
+          checkDockerSecretMounts(item20, path + ".dockerSecretMounts", errors, open);
           break;
         }
         case "serviceType": {
@@ -525,7 +528,7 @@ function checkBuildService(value: unknown, path: string, errors: FieldError[]): 
           break;
         }
         case "cluster": {
-          checkCluster(item20, path + ".cluster", errors);
+          checkCluster(item20, path + ".cluster", errors, open);
           break;
         }
         case "createdAt": {
@@ -541,34 +544,34 @@ function checkBuildService(value: unknown, path: string, errors: FieldError[]): 
           break;
         }
         case "status": {
-          checkServiceStatus(item20, path + ".status", errors);
+          checkServiceStatus(item20, path + ".status", errors, open);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key19), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key19), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isBuildSettings(value: unknown): boolean {
+function isBuildSettings(value: unknown, open: boolean): boolean {
   let passed23 = 0;
-  if (isDockerfileBuildSettings(value)) passed23++;
-  if (isBuildpackBuildSettings(value)) passed23++;
+  if (isDockerfileBuildSettings(value, open)) passed23++;
+  if (isBuildpackBuildSettings(value, open)) passed23++;
   if (passed23 !== 1) return false;
   return true;
 }
 
-function checkBuildSettings(value: unknown, path: string, errors: FieldError[]): void {
+function checkBuildSettings(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   const branch23: FieldError[] = [];
-  checkDockerfileBuildSettings(value, path, branch23);
+  checkDockerfileBuildSettings(value, path, branch23, open);
   const branch24: FieldError[] = [];
-  checkBuildpackBuildSettings(value, path, branch24);
+  checkBuildpackBuildSettings(value, path, branch24, open);
   exactlyOne(errors, path, [branch23, branch24]);
 }
 
-function isBuildStatus(value: unknown): boolean {
+function isBuildStatus(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "status")) return false;
   for (const key24 of Object.keys(value)) {
@@ -584,14 +587,14 @@ function isBuildStatus(value: unknown): boolean {
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkBuildStatus(value: unknown, path: string, errors: FieldError[]): void {
+function checkBuildStatus(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -613,31 +616,31 @@ function checkBuildStatus(value: unknown, path: string, errors: FieldError[]): v
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key25), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key25), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isBuildStorage(value: unknown): boolean {
+function isBuildStorage(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   for (const key26 of Object.keys(value)) {
     const item27 = value[key26];
     switch (key26) {
       case "ephemeralStorage": {
-        if (!isEphemeralStorage(item27)) return false;
+        if (!isEphemeralStorage(item27, open)) return false;
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkBuildStorage(value: unknown, path: string, errors: FieldError[]): void {
+function checkBuildStorage(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -645,18 +648,18 @@ function checkBuildStorage(value: unknown, path: string, errors: FieldError[]): 
       const item28 = value[key27];
       switch (key27) {
         case "ephemeralStorage": {
-          checkEphemeralStorage(item28, path + ".ephemeralStorage", errors);
+          checkEphemeralStorage(item28, path + ".ephemeralStorage", errors, open);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key27), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key27), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isBuildkitOptions(value: unknown): boolean {
+function isBuildkitOptions(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   for (const key28 of Object.keys(value)) {
     const item29 = value[key28];
@@ -670,14 +673,14 @@ function isBuildkitOptions(value: unknown): boolean {
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkBuildkitOptions(value: unknown, path: string, errors: FieldError[]): void {
+function checkBuildkitOptions(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -697,36 +700,36 @@ function checkBuildkitOptions(value: unknown, path: string, errors: FieldError[]
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key29), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key29), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isBuildpackBuildSettings(value: unknown): boolean {
+function isBuildpackBuildSettings(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "buildpack")) return false;
   for (const key30 of Object.keys(value)) {
     const item31 = value[key30];
     switch (key30) {
       case "storage": {
-        if (!isBuildStorage(item31)) return false;
+        if (!isBuildStorage(item31, open)) return false;
         break;
       }
       case "buildpack": {
-        if (!isBuildpackOptions(item31)) return false;
+        if (!isBuildpackOptions(item31, open)) return false;
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkBuildpackBuildSettings(value: unknown, path: string, errors: FieldError[]): void {
+function checkBuildpackBuildSettings(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -735,22 +738,22 @@ function checkBuildpackBuildSettings(value: unknown, path: string, errors: Field
       const item32 = value[key31];
       switch (key31) {
         case "storage": {
-          checkBuildStorage(item32, path + ".storage", errors);
+          checkBuildStorage(item32, path + ".storage", errors, open);
           break;
         }
         case "buildpack": {
-          checkBuildpackOptions(item32, path + ".buildpack", errors);
+          checkBuildpackOptions(item32, path + ".buildpack", errors, open);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key31), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key31), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isBuildpackOptions(value: unknown): boolean {
+function isBuildpackOptions(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   for (const key32 of Object.keys(value)) {
     const item33 = value[key32];
@@ -769,7 +772,7 @@ function isBuildpackOptions(value: unknown): boolean {
         break;
       }
       case "buildContext": {
-        if (!isDirectoryPath(item33)) return false;
+        if (!isDirectoryPath(item33, open)) return false;
         break;
       }
       case "useCache": {
@@ -777,14 +780,14 @@ function isBuildpackOptions(value: unknown): boolean {
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkBuildpackOptions(value: unknown, path: string, errors: FieldError[]): void {
+function checkBuildpackOptions(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -812,7 +815,7 @@ function checkBuildpackOptions(value: unknown, path: string, errors: FieldError[
           break;
         }
         case "buildContext": {
-          checkDirectoryPath(item34, path + ".buildContext", errors);
+          checkDirectoryPath(item34, path + ".buildContext", errors, open);
           break;
         }
         case "useCache": {
@@ -822,14 +825,14 @@ function checkBuildpackOptions(value: unknown, path: string, errors: FieldError[
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key33), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key33), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isCluster(value: unknown): boolean {
+function isCluster(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "id")) return false;
   if (!hasOwn(value, "name")) return false;
@@ -857,14 +860,14 @@ function isCluster(value: unknown): boolean {
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkCluster(value: unknown, path: string, errors: FieldError[]): void {
+function checkCluster(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -905,14 +908,14 @@ function checkCluster(value: unknown, path: string, errors: FieldError[]): void 
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key37), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key37), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isCreateBuildServiceParameters(value: unknown): boolean {
+function isCreateBuildServiceParams(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "projectId")) return false;
   for (const key40 of Object.keys(value)) {
@@ -923,14 +926,14 @@ function isCreateBuildServiceParameters(value: unknown): boolean {
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkCreateBuildServiceParameters(value: unknown, path: string, errors: FieldError[]): void {
+function checkCreateBuildServiceParams(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -945,14 +948,14 @@ function checkCreateBuildServiceParameters(value: unknown, path: string, errors:
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key41), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key41), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isCreateBuildServiceRequest(value: unknown): boolean {
+function isCreateBuildServiceRequest(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "name")) return false;
   if (!hasOwn(value, "billing")) return false;
@@ -962,27 +965,27 @@ function isCreateBuildServiceRequest(value: unknown): boolean {
     const item43 = value[key42];
     switch (key42) {
       case "name": {
-        if (!isServiceName(item43)) return false;
+        if (!isServiceName(item43, open)) return false;
         break;
       }
       case "description": {
-        if (!isServiceDescription(item43)) return false;
+        if (!isServiceDescription(item43, open)) return false;
         break;
       }
       case "tags": {
         if (!(Array.isArray(item43))) return false;
         for (let index44 = 0; index44 < item43.length; index44++) {
           const item45: unknown = item43[index44];
-          if (!isResourceSlug(item45)) return false;
+          if (!isResourceSlug(item45, open)) return false;
         }
         break;
       }
       case "billing": {
-        if (!isBilling(item43)) return false;
+        if (!isBilling(item43, open)) return false;
         break;
       }
       case "infrastructure": {
-        if (!isInfrastructure(item43)) return false;
+        if (!isInfrastructure(item43, open)) return false;
         break;
       }
       case "disabledCI": {
@@ -995,38 +998,38 @@ function isCreateBuildServiceRequest(value: unknown): boolean {
         break;
       }
       case "vcsData": {
-        if (!isVcsData(item43)) return false;
+        if (!isVcsData(item43, open)) return false;
         break;
       }
       case "buildSettings": {
-        if (!isBuildSettings(item43)) return false;
+        if (!isBuildSettings(item43, open)) return false;
         break;
       }
       case "buildConfiguration": {
-        if (!isBuildConfiguration(item43)) return false;
+        if (!isBuildConfiguration(item43, open)) return false;
         break;
       }
       case "buildArguments": {
-        if (!isBuildArguments(item43)) return false;
+        if (!isBuildArguments(item43, open)) return false;
         break;
       }
       case "buildFiles": {
-        if (!isSecretFiles(item43)) return false;
+        if (!isSecretFiles(item43, open)) return false;
         break;
       }
       case "dockerSecretMounts": {
-        if (!isDockerSecretMounts(item43)) return false;
+        if (!isDockerSecretMounts(item43, open)) return false;
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkCreateBuildServiceRequest(value: unknown, path: string, errors: FieldError[]): void {
+function checkCreateBuildServiceRequest(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -1038,11 +1041,11 @@ function checkCreateBuildServiceRequest(value: unknown, path: string, errors: Fi
       const item44 = value[key43];
       switch (key43) {
         case "name": {
-          checkServiceName(item44, path + ".name", errors);
+          checkServiceName(item44, path + ".name", errors, open);
           break;
         }
         case "description": {
-          checkServiceDescription(item44, path + ".description", errors);
+          checkServiceDescription(item44, path + ".description", errors, open);
           break;
         }
         case "tags": {
@@ -1051,17 +1054,17 @@ function checkCreateBuildServiceRequest(value: unknown, path: string, errors: Fi
           } else {
             for (let index45 = 0; index45 < item44.length; index45++) {
               const item46: unknown = item44[index45];
-              checkResourceSlug(item46, path + ".tags" + "[" + index45 + "]", errors);
+              checkResourceSlug(item46, path + ".tags" + "[" + index45 + "]", errors, open);
             }
           }
           break;
         }
         case "billing": {
-          checkBilling(item44, path + ".billing", errors);
+          checkBilling(item44, path + ".billing", errors, open);
           break;
         }
         case "infrastructure": {
-          checkInfrastructure(item44, path + ".infrastructure", errors);
+          checkInfrastructure(item44, path + ".infrastructure", errors, open);
           break;
         }
         case "disabledCI": {
@@ -1078,56 +1081,56 @@ function checkCreateBuildServiceRequest(value: unknown, path: string, errors: Fi
           break;
         }
         case "vcsData": {
-          checkVcsData(item44, path + ".vcsData", errors);
+          checkVcsData(item44, path + ".vcsData", errors, open);
           break;
         }
         case "buildSettings": {
-          checkBuildSettings(item44, path + ".buildSettings", errors);
+          checkBuildSettings(item44, path + ".buildSettings", errors, open);
           break;
         }
         case "buildConfiguration": {
-          checkBuildConfiguration(item44, path + ".buildConfiguration", errors);
+          checkBuildConfiguration(item44, path + ".buildConfiguration", errors, open);
           break;
         }
         case "buildArguments": {
-          checkBuildArguments(item44, path + ".buildArguments", errors);
+          checkBuildArguments(item44, path + ".buildArguments", errors, open);
           break;
         }
         case "buildFiles": {
-          checkSecretFiles(item44, path + ".buildFiles", errors);
+          checkSecretFiles(item44, path + ".buildFiles", errors, open);
           break;
         }
         case "dockerSecretMounts": {
-          checkDockerSecretMounts(item44, path + ".dockerSecretMounts", errors);
+          checkDockerSecretMounts(item44, path + ".dockerSecretMounts", errors, open);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key43), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key43), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isCreateBuildServiceResponse(value: unknown): boolean {
+function isCreateBuildServiceResponse(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "data")) return false;
   for (const key46 of Object.keys(value)) {
     const item47 = value[key46];
     switch (key46) {
       case "data": {
-        if (!isBuildService(item47)) return false;
+        if (!isBuildService(item47, open)) return false;
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkCreateBuildServiceResponse(value: unknown, path: string, errors: FieldError[]): void {
+function checkCreateBuildServiceResponse(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -1136,24 +1139,24 @@ function checkCreateBuildServiceResponse(value: unknown, path: string, errors: F
       const item48 = value[key47];
       switch (key47) {
         case "data": {
-          checkBuildService(item48, path + ".data", errors);
+          checkBuildService(item48, path + ".data", errors, open);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key47), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key47), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isDirectoryPath(value: unknown): boolean {
+function isDirectoryPath(value: unknown, open: boolean): boolean {
   if (!(typeof value === "string")) return false;
   if (!PATTERN_6.test(value)) return false;
   return true;
 }
 
-function checkDirectoryPath(value: unknown, path: string, errors: FieldError[]): void {
+function checkDirectoryPath(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(typeof value === "string")) {
     errors.push({ path: path, rule: "type", message: "must be a string" });
   } else {
@@ -1161,49 +1164,49 @@ function checkDirectoryPath(value: unknown, path: string, errors: FieldError[]):
   }
 }
 
-function isDockerSecretMounts(value: unknown): boolean {
+function isDockerSecretMounts(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   for (const key48 of Object.keys(value)) {
     const item49 = value[key48];
-    if (!isSecretFile(item49)) return false;
+    if (!isSecretFile(item49, open)) return false;
   }
   return true;
 }
 
-function checkDockerSecretMounts(value: unknown, path: string, errors: FieldError[]): void {
+function checkDockerSecretMounts(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
     for (const key49 of Object.keys(value)) {
       const item50 = value[key49];
-      checkSecretFile(item50, path + pathStep(key49), errors);
+      checkSecretFile(item50, path + pathStep(key49), errors, open);
     }
   }
 }
 
-function isDockerfileBuildSettings(value: unknown): boolean {
+function isDockerfileBuildSettings(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "dockerfile")) return false;
   for (const key50 of Object.keys(value)) {
     const item51 = value[key50];
     switch (key50) {
       case "storage": {
-        if (!isBuildStorage(item51)) return false;
+        if (!isBuildStorage(item51, open)) return false;
         break;
       }
       case "dockerfile": {
-        if (!isDockerfileOptions(item51)) return false;
+        if (!isDockerfileOptions(item51, open)) return false;
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkDockerfileBuildSettings(value: unknown, path: string, errors: FieldError[]): void {
+function checkDockerfileBuildSettings(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -1212,22 +1215,22 @@ function checkDockerfileBuildSettings(value: unknown, path: string, errors: Fiel
       const item52 = value[key51];
       switch (key51) {
         case "storage": {
-          checkBuildStorage(item52, path + ".storage", errors);
+          checkBuildStorage(item52, path + ".storage", errors, open);
           break;
         }
         case "dockerfile": {
-          checkDockerfileOptions(item52, path + ".dockerfile", errors);
+          checkDockerfileOptions(item52, path + ".dockerfile", errors, open);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key51), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key51), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isDockerfileOptions(value: unknown): boolean {
+function isDockerfileOptions(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "dockerFilePath")) return false;
   if (!hasOwn(value, "dockerWorkDir")) return false;
@@ -1245,7 +1248,7 @@ function isDockerfileOptions(value: unknown): boolean {
         break;
       }
       case "dockerWorkDir": {
-        if (!isDirectoryPath(item53)) return false;
+        if (!isDirectoryPath(item53, open)) return false;
         break;
       }
       case "useCache": {
@@ -1253,18 +1256,18 @@ function isDockerfileOptions(value: unknown): boolean {
         break;
       }
       case "buildkit": {
-        if (!isBuildkitOptions(item53)) return false;
+        if (!isBuildkitOptions(item53, open)) return false;
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkDockerfileOptions(value: unknown, path: string, errors: FieldError[]): void {
+function checkDockerfileOptions(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -1289,7 +1292,7 @@ function checkDockerfileOptions(value: unknown, path: string, errors: FieldError
           break;
         }
         case "dockerWorkDir": {
-          checkDirectoryPath(item54, path + ".dockerWorkDir", errors);
+          checkDirectoryPath(item54, path + ".dockerWorkDir", errors, open);
           break;
         }
         case "useCache": {
@@ -1299,18 +1302,18 @@ function checkDockerfileOptions(value: unknown, path: string, errors: FieldError
           break;
         }
         case "buildkit": {
-          checkBuildkitOptions(item54, path + ".buildkit", errors);
+          checkBuildkitOptions(item54, path + ".buildkit", errors, open);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key53), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key53), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isEphemeralStorage(value: unknown): boolean {
+function isEphemeralStorage(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   for (const key54 of Object.keys(value)) {
     const item55 = value[key54];
@@ -1323,14 +1326,14 @@ function isEphemeralStorage(value: unknown): boolean {
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkEphemeralStorage(value: unknown, path: string, errors: FieldError[]): void {
+function checkEphemeralStorage(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -1348,14 +1351,14 @@ function checkEphemeralStorage(value: unknown, path: string, errors: FieldError[
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key55), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key55), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isErrorDetails(value: unknown): boolean {
+function isErrorDetails(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   for (const key56 of Object.keys(value)) {
     const item57 = value[key56];
@@ -1364,7 +1367,7 @@ function isErrorDetails(value: unknown): boolean {
         if (!(Array.isArray(item57))) return false;
         for (let index58 = 0; index58 < item57.length; index58++) {
           const item59: unknown = item57[index58];
-          if (!isInvalidField(item59)) return false;
+          if (!isInvalidField(item59, open)) return false;
         }
         break;
       }
@@ -1379,7 +1382,7 @@ function isErrorDetails(value: unknown): boolean {
   return true;
 }
 
-function checkErrorDetails(value: unknown, path: string, errors: FieldError[]): void {
+function checkErrorDetails(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -1392,7 +1395,7 @@ function checkErrorDetails(value: unknown, path: string, errors: FieldError[]): 
           } else {
             for (let index59 = 0; index59 < item58.length; index59++) {
               const item60: unknown = item58[index59];
-              checkInvalidField(item60, path + ".fields" + "[" + index59 + "]", errors);
+              checkInvalidField(item60, path + ".fields" + "[" + index59 + "]", errors, open);
             }
           }
           break;
@@ -1410,7 +1413,7 @@ function checkErrorDetails(value: unknown, path: string, errors: FieldError[]): 
   }
 }
 
-function isErrorObject(value: unknown): boolean {
+function isErrorObject(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "status")) return false;
   if (!hasOwn(value, "message")) return false;
@@ -1432,18 +1435,18 @@ function isErrorObject(value: unknown): boolean {
         break;
       }
       case "details": {
-        if (!isErrorDetails(item61)) return false;
+        if (!isErrorDetails(item61, open)) return false;
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkErrorObject(value: unknown, path: string, errors: FieldError[]): void {
+function checkErrorObject(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -1474,36 +1477,36 @@ function checkErrorObject(value: unknown, path: string, errors: FieldError[]): v
           break;
         }
         case "details": {
-          checkErrorDetails(item62, path + ".details", errors);
+          checkErrorDetails(item62, path + ".details", errors, open);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key61), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key61), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isErrorResponse(value: unknown): boolean {
+function isErrorResponse(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "error")) return false;
   for (const key62 of Object.keys(value)) {
     const item63 = value[key62];
     switch (key62) {
       case "error": {
-        if (!isErrorObject(item63)) return false;
+        if (!isErrorObject(item63, open)) return false;
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkErrorResponse(value: unknown, path: string, errors: FieldError[]): void {
+function checkErrorResponse(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -1512,18 +1515,18 @@ function checkErrorResponse(value: unknown, path: string, errors: FieldError[]):
       const item64 = value[key63];
       switch (key63) {
         case "error": {
-          checkErrorObject(item64, path + ".error", errors);
+          checkErrorObject(item64, path + ".error", errors, open);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key63), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key63), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isGpuConfiguration(value: unknown): boolean {
+function isGpuConfiguration(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "gpuType")) return false;
   for (const key64 of Object.keys(value)) {
@@ -1542,14 +1545,14 @@ function isGpuConfiguration(value: unknown): boolean {
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkGpuConfiguration(value: unknown, path: string, errors: FieldError[]): void {
+function checkGpuConfiguration(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -1576,14 +1579,14 @@ function checkGpuConfiguration(value: unknown, path: string, errors: FieldError[
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key65), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key65), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isGpuSettings(value: unknown): boolean {
+function isGpuSettings(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   for (const key66 of Object.keys(value)) {
     const item67 = value[key66];
@@ -1593,18 +1596,18 @@ function isGpuSettings(value: unknown): boolean {
         break;
       }
       case "configuration": {
-        if (!isGpuConfiguration(item67)) return false;
+        if (!isGpuConfiguration(item67, open)) return false;
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkGpuSettings(value: unknown, path: string, errors: FieldError[]): void {
+function checkGpuSettings(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -1618,18 +1621,18 @@ function checkGpuSettings(value: unknown, path: string, errors: FieldError[]): v
           break;
         }
         case "configuration": {
-          checkGpuConfiguration(item68, path + ".configuration", errors);
+          checkGpuConfiguration(item68, path + ".configuration", errors, open);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key67), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key67), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isInfrastructure(value: unknown): boolean {
+function isInfrastructure(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   for (const key68 of Object.keys(value)) {
     const item69 = value[key68];
@@ -1640,14 +1643,14 @@ function isInfrastructure(value: unknown): boolean {
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkInfrastructure(value: unknown, path: string, errors: FieldError[]): void {
+function checkInfrastructure(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -1662,14 +1665,14 @@ function checkInfrastructure(value: unknown, path: string, errors: FieldError[])
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key69), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key69), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isInvalidField(value: unknown): boolean {
+function isInvalidField(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "path")) return false;
   if (!hasOwn(value, "rule")) return false;
@@ -1690,14 +1693,14 @@ function isInvalidField(value: unknown): boolean {
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkInvalidField(value: unknown, path: string, errors: FieldError[]): void {
+function checkInvalidField(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -1726,14 +1729,14 @@ function checkInvalidField(value: unknown, path: string, errors: FieldError[]): 
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key71), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key71), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isResourceSlug(value: unknown): boolean {
+function isResourceSlug(value: unknown, open: boolean): boolean {
   if (!(typeof value === "string")) return false;
   const length72 = codePoints(value);
   if (length72 < 3) return false;
@@ -1742,7 +1745,7 @@ function isResourceSlug(value: unknown): boolean {
   return true;
 }
 
-function checkResourceSlug(value: unknown, path: string, errors: FieldError[]): void {
+function checkResourceSlug(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(typeof value === "string")) {
     errors.push({ path: path, rule: "type", message: "must be a string" });
   } else {
@@ -1753,7 +1756,7 @@ function checkResourceSlug(value: unknown, path: string, errors: FieldError[]): 
   }
 }
 
-function isSecretFile(value: unknown): boolean {
+function isSecretFile(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "data")) return false;
   for (const key73 of Object.keys(value)) {
@@ -1768,14 +1771,14 @@ function isSecretFile(value: unknown): boolean {
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkSecretFile(value: unknown, path: string, errors: FieldError[]): void {
+function checkSecretFile(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -1796,34 +1799,34 @@ function checkSecretFile(value: unknown, path: string, errors: FieldError[]): vo
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key74), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key74), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isSecretFiles(value: unknown): boolean {
+function isSecretFiles(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   for (const key75 of Object.keys(value)) {
     const item76 = value[key75];
-    if (!isSecretFile(item76)) return false;
+    if (!isSecretFile(item76, open)) return false;
   }
   return true;
 }
 
-function checkSecretFiles(value: unknown, path: string, errors: FieldError[]): void {
+function checkSecretFiles(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
     for (const key76 of Object.keys(value)) {
       const item77 = value[key76];
-      checkSecretFile(item77, path + pathStep(key76), errors);
+      checkSecretFile(item77, path + pathStep(key76), errors, open);
     }
   }
 }
 
-function isServiceDescription(value: unknown): boolean {
+function isServiceDescription(value: unknown, open: boolean): boolean {
   if (!(typeof value === "string")) return false;
   const length77 = codePoints(value);
   if (length77 > 200) return false;
@@ -1831,7 +1834,7 @@ function isServiceDescription(value: unknown): boolean {
   return true;
 }
 
-function checkServiceDescription(value: unknown, path: string, errors: FieldError[]): void {
+function checkServiceDescription(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(typeof value === "string")) {
     errors.push({ path: path, rule: "type", message: "must be a string" });
   } else {
@@ -1841,7 +1844,7 @@ function checkServiceDescription(value: unknown, path: string, errors: FieldErro
   }
 }
 
-function isServiceName(value: unknown): boolean {
+function isServiceName(value: unknown, open: boolean): boolean {
   if (!(typeof value === "string")) return false;
   const length78 = codePoints(value);
   if (length78 < 3) return false;
@@ -1850,7 +1853,7 @@ function isServiceName(value: unknown): boolean {
   return true;
 }
 
-function checkServiceName(value: unknown, path: string, errors: FieldError[]): void {
+function checkServiceName(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(typeof value === "string")) {
     errors.push({ path: path, rule: "type", message: "must be a string" });
   } else {
@@ -1861,24 +1864,24 @@ function checkServiceName(value: unknown, path: string, errors: FieldError[]): v
   }
 }
 
-function isServiceStatus(value: unknown): boolean {
+function isServiceStatus(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   for (const key79 of Object.keys(value)) {
     const item80 = value[key79];
     switch (key79) {
       case "build": {
-        if (!isBuildStatus(item80)) return false;
+        if (!isBuildStatus(item80, open)) return false;
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkServiceStatus(value: unknown, path: string, errors: FieldError[]): void {
+function checkServiceStatus(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -1886,18 +1889,18 @@ function checkServiceStatus(value: unknown, path: string, errors: FieldError[]):
       const item81 = value[key80];
       switch (key80) {
         case "build": {
-          checkBuildStatus(item81, path + ".build", errors);
+          checkBuildStatus(item81, path + ".build", errors, open);
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key80), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key80), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
   }
 }
 
-function isVcsData(value: unknown): boolean {
+function isVcsData(value: unknown, open: boolean): boolean {
   if (!(isObject(value))) return false;
   if (!hasOwn(value, "projectUrl")) return false;
   if (!hasOwn(value, "projectType")) return false;
@@ -1930,14 +1933,14 @@ function isVcsData(value: unknown): boolean {
         break;
       }
       default: {
-        return false;
+        if (!open) return false;
       }
     }
   }
   return true;
 }
 
-function checkVcsData(value: unknown, path: string, errors: FieldError[]): void {
+function checkVcsData(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if (!(isObject(value))) {
     errors.push({ path: path, rule: "type", message: "must be an object" });
   } else {
@@ -1984,7 +1987,7 @@ function checkVcsData(value: unknown, path: string, errors: FieldError[]): void 
           break;
         }
         default: {
-          errors.push({ path: path + pathStep(key82), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
+          if (!open) errors.push({ path: path + pathStep(key82), rule: "additionalProperties", message: "is not allowed: the schema has no such property" });
         }
       }
     }
@@ -1992,274 +1995,308 @@ function checkVcsData(value: unknown, path: string, errors: FieldError[]): void 
 }
 
 /** The failing fields of `value` as a `Billing`; none when it is valid. */
-export const validateBilling: Validator = (value) => {
-  if (isBilling(value)) return [];
+export const validateBilling: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isBilling(value, open)) return [];
   const errors: FieldError[] = [];
-  checkBilling(value, "$", errors);
+  checkBilling(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `BuildArguments`; none when it is valid. */
-export const validateBuildArguments: Validator = (value) => {
-  if (isBuildArguments(value)) return [];
+export const validateBuildArguments: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isBuildArguments(value, open)) return [];
   const errors: FieldError[] = [];
-  checkBuildArguments(value, "$", errors);
+  checkBuildArguments(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `BuildConfiguration`; none when it is valid. */
-export const validateBuildConfiguration: Validator = (value) => {
-  if (isBuildConfiguration(value)) return [];
+export const validateBuildConfiguration: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isBuildConfiguration(value, open)) return [];
   const errors: FieldError[] = [];
-  checkBuildConfiguration(value, "$", errors);
+  checkBuildConfiguration(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `BuildRule`; none when it is valid. */
-export const validateBuildRule: Validator = (value) => {
-  if (isBuildRule(value)) return [];
+export const validateBuildRule: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isBuildRule(value, open)) return [];
   const errors: FieldError[] = [];
-  checkBuildRule(value, "$", errors);
+  checkBuildRule(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `BuildService`; none when it is valid. */
-export const validateBuildService: Validator = (value) => {
-  if (isBuildService(value)) return [];
+export const validateBuildService: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isBuildService(value, open)) return [];
   const errors: FieldError[] = [];
-  checkBuildService(value, "$", errors);
+  checkBuildService(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `BuildSettings`; none when it is valid. */
-export const validateBuildSettings: Validator = (value) => {
-  if (isBuildSettings(value)) return [];
+export const validateBuildSettings: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isBuildSettings(value, open)) return [];
   const errors: FieldError[] = [];
-  checkBuildSettings(value, "$", errors);
+  checkBuildSettings(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `BuildStatus`; none when it is valid. */
-export const validateBuildStatus: Validator = (value) => {
-  if (isBuildStatus(value)) return [];
+export const validateBuildStatus: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isBuildStatus(value, open)) return [];
   const errors: FieldError[] = [];
-  checkBuildStatus(value, "$", errors);
+  checkBuildStatus(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `BuildStorage`; none when it is valid. */
-export const validateBuildStorage: Validator = (value) => {
-  if (isBuildStorage(value)) return [];
+export const validateBuildStorage: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isBuildStorage(value, open)) return [];
   const errors: FieldError[] = [];
-  checkBuildStorage(value, "$", errors);
+  checkBuildStorage(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `BuildkitOptions`; none when it is valid. */
-export const validateBuildkitOptions: Validator = (value) => {
-  if (isBuildkitOptions(value)) return [];
+export const validateBuildkitOptions: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isBuildkitOptions(value, open)) return [];
   const errors: FieldError[] = [];
-  checkBuildkitOptions(value, "$", errors);
+  checkBuildkitOptions(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `BuildpackBuildSettings`; none when it is valid. */
-export const validateBuildpackBuildSettings: Validator = (value) => {
-  if (isBuildpackBuildSettings(value)) return [];
+export const validateBuildpackBuildSettings: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isBuildpackBuildSettings(value, open)) return [];
   const errors: FieldError[] = [];
-  checkBuildpackBuildSettings(value, "$", errors);
+  checkBuildpackBuildSettings(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `BuildpackOptions`; none when it is valid. */
-export const validateBuildpackOptions: Validator = (value) => {
-  if (isBuildpackOptions(value)) return [];
+export const validateBuildpackOptions: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isBuildpackOptions(value, open)) return [];
   const errors: FieldError[] = [];
-  checkBuildpackOptions(value, "$", errors);
+  checkBuildpackOptions(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `Cluster`; none when it is valid. */
-export const validateCluster: Validator = (value) => {
-  if (isCluster(value)) return [];
+export const validateCluster: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isCluster(value, open)) return [];
   const errors: FieldError[] = [];
-  checkCluster(value, "$", errors);
+  checkCluster(value, "$", errors, open);
   return errors;
 };
 
-/** The failing fields of `value` as a `CreateBuildServiceParameters`; none when it is valid. */
-export const validateCreateBuildServiceParameters: Validator = (value) => {
-  if (isCreateBuildServiceParameters(value)) return [];
+/** The failing fields of `value` as a `CreateBuildServiceParams`; none when it is valid. */
+export const validateCreateBuildServiceParams: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isCreateBuildServiceParams(value, open)) return [];
   const errors: FieldError[] = [];
-  checkCreateBuildServiceParameters(value, "$", errors);
+  checkCreateBuildServiceParams(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `CreateBuildServiceRequest`; none when it is valid. */
-export const validateCreateBuildServiceRequest: Validator = (value) => {
-  if (isCreateBuildServiceRequest(value)) return [];
+export const validateCreateBuildServiceRequest: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isCreateBuildServiceRequest(value, open)) return [];
   const errors: FieldError[] = [];
-  checkCreateBuildServiceRequest(value, "$", errors);
+  checkCreateBuildServiceRequest(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `CreateBuildServiceResponse`; none when it is valid. */
-export const validateCreateBuildServiceResponse: Validator = (value) => {
-  if (isCreateBuildServiceResponse(value)) return [];
+export const validateCreateBuildServiceResponse: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isCreateBuildServiceResponse(value, open)) return [];
   const errors: FieldError[] = [];
-  checkCreateBuildServiceResponse(value, "$", errors);
+  checkCreateBuildServiceResponse(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `DirectoryPath`; none when it is valid. */
-export const validateDirectoryPath: Validator = (value) => {
-  if (isDirectoryPath(value)) return [];
+export const validateDirectoryPath: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isDirectoryPath(value, open)) return [];
   const errors: FieldError[] = [];
-  checkDirectoryPath(value, "$", errors);
+  checkDirectoryPath(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `DockerSecretMounts`; none when it is valid. */
-export const validateDockerSecretMounts: Validator = (value) => {
-  if (isDockerSecretMounts(value)) return [];
+export const validateDockerSecretMounts: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isDockerSecretMounts(value, open)) return [];
   const errors: FieldError[] = [];
-  checkDockerSecretMounts(value, "$", errors);
+  checkDockerSecretMounts(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `DockerfileBuildSettings`; none when it is valid. */
-export const validateDockerfileBuildSettings: Validator = (value) => {
-  if (isDockerfileBuildSettings(value)) return [];
+export const validateDockerfileBuildSettings: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isDockerfileBuildSettings(value, open)) return [];
   const errors: FieldError[] = [];
-  checkDockerfileBuildSettings(value, "$", errors);
+  checkDockerfileBuildSettings(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `DockerfileOptions`; none when it is valid. */
-export const validateDockerfileOptions: Validator = (value) => {
-  if (isDockerfileOptions(value)) return [];
+export const validateDockerfileOptions: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isDockerfileOptions(value, open)) return [];
   const errors: FieldError[] = [];
-  checkDockerfileOptions(value, "$", errors);
+  checkDockerfileOptions(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `EphemeralStorage`; none when it is valid. */
-export const validateEphemeralStorage: Validator = (value) => {
-  if (isEphemeralStorage(value)) return [];
+export const validateEphemeralStorage: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isEphemeralStorage(value, open)) return [];
   const errors: FieldError[] = [];
-  checkEphemeralStorage(value, "$", errors);
+  checkEphemeralStorage(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `ErrorDetails`; none when it is valid. */
-export const validateErrorDetails: Validator = (value) => {
-  if (isErrorDetails(value)) return [];
+export const validateErrorDetails: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isErrorDetails(value, open)) return [];
   const errors: FieldError[] = [];
-  checkErrorDetails(value, "$", errors);
+  checkErrorDetails(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `ErrorObject`; none when it is valid. */
-export const validateErrorObject: Validator = (value) => {
-  if (isErrorObject(value)) return [];
+export const validateErrorObject: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isErrorObject(value, open)) return [];
   const errors: FieldError[] = [];
-  checkErrorObject(value, "$", errors);
+  checkErrorObject(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `ErrorResponse`; none when it is valid. */
-export const validateErrorResponse: Validator = (value) => {
-  if (isErrorResponse(value)) return [];
+export const validateErrorResponse: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isErrorResponse(value, open)) return [];
   const errors: FieldError[] = [];
-  checkErrorResponse(value, "$", errors);
+  checkErrorResponse(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `GpuConfiguration`; none when it is valid. */
-export const validateGpuConfiguration: Validator = (value) => {
-  if (isGpuConfiguration(value)) return [];
+export const validateGpuConfiguration: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isGpuConfiguration(value, open)) return [];
   const errors: FieldError[] = [];
-  checkGpuConfiguration(value, "$", errors);
+  checkGpuConfiguration(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `GpuSettings`; none when it is valid. */
-export const validateGpuSettings: Validator = (value) => {
-  if (isGpuSettings(value)) return [];
+export const validateGpuSettings: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isGpuSettings(value, open)) return [];
   const errors: FieldError[] = [];
-  checkGpuSettings(value, "$", errors);
+  checkGpuSettings(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `Infrastructure`; none when it is valid. */
-export const validateInfrastructure: Validator = (value) => {
-  if (isInfrastructure(value)) return [];
+export const validateInfrastructure: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isInfrastructure(value, open)) return [];
   const errors: FieldError[] = [];
-  checkInfrastructure(value, "$", errors);
+  checkInfrastructure(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `InvalidField`; none when it is valid. */
-export const validateInvalidField: Validator = (value) => {
-  if (isInvalidField(value)) return [];
+export const validateInvalidField: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isInvalidField(value, open)) return [];
   const errors: FieldError[] = [];
-  checkInvalidField(value, "$", errors);
+  checkInvalidField(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `ResourceSlug`; none when it is valid. */
-export const validateResourceSlug: Validator = (value) => {
-  if (isResourceSlug(value)) return [];
+export const validateResourceSlug: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isResourceSlug(value, open)) return [];
   const errors: FieldError[] = [];
-  checkResourceSlug(value, "$", errors);
+  checkResourceSlug(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `SecretFile`; none when it is valid. */
-export const validateSecretFile: Validator = (value) => {
-  if (isSecretFile(value)) return [];
+export const validateSecretFile: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isSecretFile(value, open)) return [];
   const errors: FieldError[] = [];
-  checkSecretFile(value, "$", errors);
+  checkSecretFile(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `SecretFiles`; none when it is valid. */
-export const validateSecretFiles: Validator = (value) => {
-  if (isSecretFiles(value)) return [];
+export const validateSecretFiles: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isSecretFiles(value, open)) return [];
   const errors: FieldError[] = [];
-  checkSecretFiles(value, "$", errors);
+  checkSecretFiles(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `ServiceDescription`; none when it is valid. */
-export const validateServiceDescription: Validator = (value) => {
-  if (isServiceDescription(value)) return [];
+export const validateServiceDescription: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isServiceDescription(value, open)) return [];
   const errors: FieldError[] = [];
-  checkServiceDescription(value, "$", errors);
+  checkServiceDescription(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `ServiceName`; none when it is valid. */
-export const validateServiceName: Validator = (value) => {
-  if (isServiceName(value)) return [];
+export const validateServiceName: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isServiceName(value, open)) return [];
   const errors: FieldError[] = [];
-  checkServiceName(value, "$", errors);
+  checkServiceName(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `ServiceStatus`; none when it is valid. */
-export const validateServiceStatus: Validator = (value) => {
-  if (isServiceStatus(value)) return [];
+export const validateServiceStatus: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isServiceStatus(value, open)) return [];
   const errors: FieldError[] = [];
-  checkServiceStatus(value, "$", errors);
+  checkServiceStatus(value, "$", errors, open);
   return errors;
 };
 
 /** The failing fields of `value` as a `VcsData`; none when it is valid. */
-export const validateVcsData: Validator = (value) => {
-  if (isVcsData(value)) return [];
+export const validateVcsData: Validator = (value, options) => {
+  const open = options?.allowUnknownProperties === true;
+  if (isVcsData(value, open)) return [];
   const errors: FieldError[] = [];
-  checkVcsData(value, "$", errors);
+  checkVcsData(value, "$", errors, open);
   return errors;
 };
 
@@ -2277,7 +2314,7 @@ export const validators: Readonly<Record<string, Validator>> = Object.freeze({
   BuildpackBuildSettings: validateBuildpackBuildSettings,
   BuildpackOptions: validateBuildpackOptions,
   Cluster: validateCluster,
-  CreateBuildServiceParameters: validateCreateBuildServiceParameters,
+  CreateBuildServiceParams: validateCreateBuildServiceParams,
   CreateBuildServiceRequest: validateCreateBuildServiceRequest,
   CreateBuildServiceResponse: validateCreateBuildServiceResponse,
   DirectoryPath: validateDirectoryPath,

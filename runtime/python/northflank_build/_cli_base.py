@@ -1,14 +1,18 @@
 """The hand-written core under the generated ``nf-build`` command line.
 
-The generated ``_cli.py`` describes each operation as data (a `Command` and
-its `BodyField` rows, computed from the spec); `build_cli` turns them into
-click commands, and `run_operation` does what a call does:
+The generated ``_cli.py`` describes each operation as data (a `Command`, its
+`Parameter` rows and its `BodyField` rows, computed from the spec); `build_cli`
+turns them into click commands, and `run_operation` does what a call does:
 
-1. read the body: ``--file``, then ``--input`` over it, then one flag per field;
+1. read the parameters from their flags, and the body (when the operation takes
+   one): ``--file``, then ``--input`` over it, then one flag per field;
 2. ask for what is still missing, when a person is at a terminal;
-3. validate with the spec's models (exit 2, nothing sent, every failing path named);
-4. print the request (``--dry-run``) or send it through the Python client;
-5. print the result as a table, JSON or YAML, or the error (exit 1 or 3).
+3. validate the parameters and the body with the spec's models (exit 2, nothing
+   sent, every failing flag or JSON path named);
+4. print the request (``--dry-run``), or ask before a DELETE, then send it
+   through the Python client;
+5. print the result (a list page by page as it arrives, or a 204's
+   confirmation) as a table, JSON or YAML, or the error (exit 1 or 3).
 
 Only the standard library and click are imported up front: ``--help`` and
 ``--dry-run`` never load the HTTP client, and the models load only to validate.
@@ -25,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
 from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import urlencode
 
 import click
 from northflank_build._cli_documents import (
@@ -33,7 +38,7 @@ from northflank_build._cli_documents import (
     parse_document,
     read_file,
 )
-from northflank_build._cli_output import Printer
+from northflank_build._cli_output import ItemStream, Printer
 from northflank_build._constants import (
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
@@ -41,7 +46,7 @@ from northflank_build._constants import (
     DEFAULT_TIMEOUT,
     TOKEN_ENV,
 )
-from northflank_build._paths import endpoint_url
+from northflank_build._paths import endpoint_url, json_path_step
 
 if TYPE_CHECKING:
     from northflank_build._cli_contexts import Context
@@ -60,7 +65,7 @@ __all__ = [
     "JSON_NUMBER",
     "BodyField",
     "Command",
-    "PathParameter",
+    "Parameter",
     "ValueType",
     "build_cli",
     "run",
@@ -121,11 +126,32 @@ class BodyField:
 
 
 @dataclass(frozen=True, slots=True)
-class PathParameter:
+class Parameter:
+    """A path, query or header parameter: one option with several names."""
+
     name: str
+    """As on the wire: ``projectId``, ``per_page``, ``X-Trace-Id``."""
     python_name: str
+    location: str
+    """``path``, ``query`` or ``header``."""
     flags: tuple[str, ...]
     help: str
+    kind: str = "string"
+    """``string``, ``integer``, ``number`` or ``boolean`` (a flag: given means true)."""
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    """The enum values its bounds admit, as JSON text."""
+    deprecated: bool = False
+
+    @property
+    def dest(self) -> str:
+        """The click parameter's name, apart from the common options' and the body's."""
+        return "param_" + self.python_name
+
+    @property
+    def json_path(self) -> str:
+        """Where the parameters model reports it: ``$.per_page``, ``$["X-Trace-Id"]``."""
+        return "$" + json_path_step(self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,15 +160,45 @@ class Command:
 
     path: tuple[str, ...]
     """``("create", "service", "build")``: the spec's ``x-command-path``."""
+    client_path: tuple[str, ...]
+    """The same words as the Python client's attributes: ``("get", "widget_status")``."""
     summary: str
     description: str
     method: str
     url_path: str
-    request_model: str
+    request_model: str | None
+    """The body's model; ``None`` when the operation takes no body (no body options)."""
+    body_required: bool
+    parameters_model: str | None
+    """The model every parameter value is validated by; ``None`` when there are none."""
+    success_status: int
+    returns_body: bool
+    """Whether the success response has a body; a 204 has none."""
     result_id: str | None
-    path_parameters: tuple[PathParameter, ...]
+    items_key: str | None
+    """For a paginated list, where its items are (``widgets``); else ``None``."""
+    destructive: bool
+    """A DELETE: asked for at a terminal, refused without one unless ``--yes``/``--force``."""
+    parameters: tuple[Parameter, ...]
     body_fields: tuple[BodyField, ...]
     example_json: str | None
+
+    @property
+    def path_parameters(self) -> tuple[Parameter, ...]:
+        return tuple(p for p in self.parameters if p.location == "path")
+
+    @property
+    def option_parameters(self) -> tuple[Parameter, ...]:
+        """The query and header parameters."""
+        return tuple(p for p in self.parameters if p.location != "path")
+
+    @property
+    def has_body(self) -> bool:
+        return self.request_model is not None
+
+    @property
+    def paginated(self) -> bool:
+        return self.items_key is not None
 
 
 class UsageError(click.ClickException):
@@ -207,17 +263,19 @@ def run(commands: Sequence[Command], *, prog: str, version: str) -> NoReturn:
 def _operation_command(command: Command, prog: str) -> click.Command:
     params: list[click.Parameter] = []
     for parameter in command.path_parameters:
-        params.append(click.Option([*parameter.flags, parameter.python_name], help=parameter.help))
-    params += _common_options()
+        params.append(click.Option([*parameter.flags, parameter.dest], help=parameter.help))
+    params += [_parameter_option(parameter) for parameter in command.option_parameters]
+    if command.paginated:
+        params.append(
+            click.Option(
+                ["--all", "--loadAll", "load_all"],
+                is_flag=True,
+                help="Walk every page (following each page's cursor), printing each as it "
+                "arrives. Default: one page.",
+            )
+        )
+    params += _common_options(command)
     params += [_field_option(field) for field in command.body_fields if field.flag]
-    example = " ".join(command.path)
-    epilog = (
-        f"\b\nExamples:\n"
-        f"  {prog} {example} --project-id my-project -f service.yaml\n"
-        f"  {prog} {example} --project-id my-project -f service.json --dry-run\n"
-        f"  {prog} {example} --project-id my-project   (asks for what is missing)\n\n"
-        + EXIT_CODES_HELP
-    )
 
     def callback(**values: Any) -> None:
         run_operation(command, values)
@@ -226,17 +284,100 @@ def _operation_command(command: Command, prog: str) -> click.Command:
         command.path[-1],
         params=params,
         callback=callback,
-        help=f"{command.summary}: {command.method} {command.url_path}\n\n{command.description}\n\n"
-        "The body comes from --file, then --input over it, then the field flags over both; "
-        "at a terminal, what is still missing is asked for.",
+        help="\n\n".join(
+            part
+            for part in (
+                f"{command.summary}: {command.method} {command.url_path}",
+                command.description,
+                *_behaviour_help(command),
+            )
+            if part
+        ),
         short_help=command.summary,
-        epilog=epilog,
+        epilog=_examples(command, prog) + "\n\n" + EXIT_CODES_HELP,
         context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     )
 
 
-def _common_options() -> list[click.Parameter]:
-    return [
+def _behaviour_help(command: Command) -> list[str]:
+    """What the command does beyond sending: where the body comes from, pages, confirmation."""
+    notes = []
+    if command.has_body:
+        notes.append(
+            "The body comes from --file, then --input over it, then the field flags over both; "
+            "at a terminal, what is still missing is asked for."
+        )
+    if command.paginated:
+        notes.append(
+            "A list: one page by default (--per-page, --page, --cursor choose which), every "
+            "page with --all. The table prints each page as it arrives; -o json prints one "
+            "JSON array of the items, written as pages arrive; -o yaml a YAML list; -q one id "
+            "a line. When more pages remain, stderr says how to get the next."
+        )
+    if command.destructive:
+        notes.append(
+            "At a terminal it asks before sending; elsewhere it sends only with --yes (or "
+            "--force), and refuses otherwise (exit 2, nothing sent)."
+        )
+    if not command.returns_body:
+        notes.append(
+            f"The API answers {command.success_status} with no content: the table output "
+            "prints a one-line confirmation; -o json and -o yaml print nothing on stdout "
+            "(the confirmation goes to stderr)."
+        )
+    return notes
+
+
+def _examples(command: Command, prog: str) -> str:
+    call = " ".join([prog, *command.path, *(_example_flag(p) for p in command.path_parameters)])
+    noun = command.path[1] if len(command.path) > 2 else command.path[-1]
+    lines = []
+    if command.has_body:
+        lines += [
+            f"{call} -f {noun}.yaml",
+            f"{call} -f {noun}.json --dry-run",
+            f"{call}   (asks for what is missing)",
+        ]
+    elif command.destructive:
+        lines += [f"{call} --yes", f"{call} --dry-run"]
+    else:
+        lines += [call, f"{call} --dry-run"]
+    if command.paginated:
+        lines += [f"{call} --all", f"{call} --per-page 50 -o json"]
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _example_flag(parameter: Parameter) -> str:
+    """``--project-id my-project``."""
+    flag = parameter.flags[0]
+    return f"{flag} my-{flag.removeprefix('--').removesuffix('-id')}"
+
+
+def _parameter_option(parameter: Parameter) -> click.Option:
+    """A query or header parameter's option: a boolean is a flag (``--delete-child-objects``,
+    ``--no-delete-child-objects`` for false); the others take a value of their kind."""
+    if parameter.kind == "boolean":
+        primary, *aliases = parameter.flags
+        negative = "--no-" + primary.removeprefix("--")
+        return click.Option(
+            [f"{primary}/{negative}", *aliases, parameter.dest],
+            default=None,
+            help=parameter.help,
+        )
+    value_type: ValueType
+    if parameter.choices:
+        value_type = click.Choice(parameter.choices)
+    elif parameter.kind == "integer":
+        value_type = JSON_INTEGER
+    elif parameter.kind == "number":
+        value_type = JSON_NUMBER
+    else:
+        value_type = click.STRING
+    return click.Option([*parameter.flags, parameter.dest], type=value_type, help=parameter.help)
+
+
+def _common_options(command: Command) -> list[click.Parameter]:
+    body_options: list[click.Parameter] = [
         click.Option(
             ["-f", "--file"],
             type=click.Path(dir_okay=False, allow_dash=True),
@@ -248,16 +389,31 @@ def _common_options() -> list[click.Parameter]:
             metavar="TEXT",
             help="The request body as JSON or YAML text; its values win over --file's.",
         ),
+    ]
+    if command.destructive:
+        confirmation = click.Option(
+            ["-y", "--yes", "--force", "yes"],
+            is_flag=True,
+            help="Send without asking first (needed without a terminal).",
+        )
+    else:
+        confirmation = click.Option(
+            ["-y", "--yes"], is_flag=True, help="Send without the final confirmation."
+        )
+    return [
+        *(body_options if command.has_body else []),
         click.Option(
             ["--no-input"],
             is_flag=True,
             help="Never prompt, even at a terminal: a missing field is an error.",
         ),
-        click.Option(["-y", "--yes"], is_flag=True, help="Send without the final confirmation."),
+        confirmation,
         click.Option(
             ["--skip-validation"],
             is_flag=True,
-            help="Send the body without checking it against the spec first.",
+            help="Send the body without checking it against the spec first."
+            if command.has_body
+            else "Send the parameters without checking them against the spec first.",
         ),
         click.Option(
             ["--dry-run"],
@@ -265,11 +421,23 @@ def _common_options() -> list[click.Parameter]:
             help="Validate and print the request that would be sent; send nothing.",
         ),
         click.Option(
+            ["--strict"],
+            is_flag=True,
+            help="Fail when the API's answer has a field the spec does not know. "
+            "Default: accept it, and print it too.",
+        ),
+        click.Option(
             ["-o", "--output"],
             type=click.Choice(["table", "json", "yaml"]),
             help="How to print the result. Default: table at a terminal, json when piped.",
         ),
-        click.Option(["-q", "--quiet"], is_flag=True, help="Print only the new resource's id."),
+        click.Option(
+            ["-q", "--quiet"],
+            is_flag=True,
+            help="Print only the ids of the items."
+            if command.paginated
+            else "Print only the new resource's id.",
+        ),
         click.Option(
             ["-v", "--verbose"],
             is_flag=True,
@@ -354,6 +522,21 @@ class JsonNumber(ValueType):
 JSON_NUMBER = JsonNumber()
 
 
+class JsonInteger(JsonNumber):
+    """A JSON integer: ``5``, not ``5.0``, ``five`` or ``true``."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        parsed = super().convert(value, param, ctx)
+        if not isinstance(parsed, int):
+            self.fail(f"{value!r} is not a whole number", param, ctx)
+        return parsed
+
+
+JSON_INTEGER = JsonInteger()
+
+
 def _completion_command(root: click.Group, prog: str) -> click.Command:
     @click.command(
         "completion",
@@ -390,39 +573,128 @@ class Target:
 def run_operation(command: Command, values: Mapping[str, Any]) -> None:
     printer = Printer.for_streams(output=values["output"], quiet=values["quiet"])
     target = _target(values)
-    body = _body_from_inputs(command, values)
+    body, body_given = _body_from_inputs(command, values) if command.has_body else ({}, False)
     path_params = _path_params(command, values, target.context)
-    interactive = not values["no_input"] and _stdin_is_terminal() and values["file"] != "-"
+    options = _option_values(command, values)
+    interactive = not values["no_input"] and _stdin_is_terminal() and values.get("file") != "-"
     if interactive:
         from northflank_build._cli_prompts import Prompter
 
         prompter = Prompter(command, validate=lambda b: _field_errors(command, b), printer=printer)
         asked = prompter.fill(body, path_params)
-        if asked and not values["yes"] and not values["dry_run"]:
+        body_given = body_given or bool(body)
+        confirm = asked and not values["yes"] and not values["dry_run"] and not command.destructive
+        if confirm:
             url = endpoint_url(target.base_url, command.url_path, path_params)
-            printer.show_body(body)
+            if command.has_body:
+                printer.show_body(body)
             if not click.confirm(f"Send {command.method} {url}?", default=True, err=True):
                 printer.err("Nothing was sent.")
                 sys.exit(EXIT_ABORTED)
     missing = [p for p in command.path_parameters if p.name not in path_params]
     if missing:
+        hint = " (or set a default with: nf-build context add NAME --project-id ID)"
         raise UsageError(
             "missing "
             + ", ".join(p.flags[0] for p in missing)
-            + " (or set a default with: nf-build context add NAME --project-id ID)"
+            + (hint if any(p.name == "projectId" for p in missing) else "")
         )
+    sends_body = command.has_body and (body_given or command.body_required)
     if not values["skip_validation"]:
-        errors = _field_errors(command, body)
-        if errors:
-            printer.validation_failed(errors)
+        parameter_errors = _parameter_errors(command, {**path_params, **options})
+        body_errors = _field_errors(command, body) if sends_body else []
+        if parameter_errors:
+            printer.parameters_invalid(parameter_errors)
+        if body_errors:
+            printer.validation_failed(body_errors)
+        if parameter_errors or body_errors:
             sys.exit(EXIT_USAGE_ERROR)
-    url = endpoint_url(target.base_url, command.url_path, path_params)
+    url = endpoint_url(target.base_url, command.url_path, path_params) + _query_string(
+        command, options
+    )
     if values["dry_run"]:
         printer.dry_run(
-            command.method, url, body, token=target.token, validated=not values["skip_validation"]
+            command.method,
+            url,
+            body if sends_body else None,
+            token=target.token,
+            validated=not values["skip_validation"],
+            headers=_header_values(command, options),
         )
         return
-    _send(command, values, target, path_params, body, printer)
+    if command.destructive and not values["yes"]:
+        _confirm_destructive(command, url, interactive=interactive, printer=printer)
+    _send(
+        command, values, target, {**path_params, **options}, body if sends_body else None, printer
+    )
+
+
+def _confirm_destructive(
+    command: Command, url: str, *, interactive: bool, printer: Printer
+) -> None:
+    """Ask at a terminal (No by default); without one, refuse: only --yes/--force send."""
+    if not interactive:
+        raise UsageError(
+            f"{command.summary} cannot be undone, and there is no terminal to confirm at: "
+            f"add --yes (or --force) to send {command.method} {url}; nothing was sent."
+        )
+    if not click.confirm(f"{command.summary}: {command.method} {url}?", default=False, err=True):
+        printer.err("Nothing was sent.")
+        sys.exit(EXIT_ABORTED)
+
+
+def _option_values(command: Command, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The query and header parameters given, by wire name, as JSON values (a choice's
+    ``"5"`` -> 5); a boolean flag left out is not sent."""
+    given: dict[str, Any] = {}
+    for parameter in command.option_parameters:
+        value = values[parameter.dest]
+        if value is None:
+            continue
+        if parameter.choices and parameter.kind != "string" and isinstance(value, str):
+            value = json.loads(value)
+        given[parameter.name] = value
+    return given
+
+
+def _wire_text(value: Any) -> str:
+    """A parameter's value as the query string or a header carries it: ``true``, ``5``."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _query_string(command: Command, options: Mapping[str, Any]) -> str:
+    """``?per_page=5&size=2`` for the query parameters given, in spec order; else ``""``."""
+    pairs = [
+        (p.name, _wire_text(options[p.name]))
+        for p in command.option_parameters
+        if p.location == "query" and p.name in options
+    ]
+    return "?" + urlencode(pairs) if pairs else ""
+
+
+def _header_values(command: Command, options: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        p.name: _wire_text(options[p.name])
+        for p in command.option_parameters
+        if p.location == "header" and p.name in options
+    }
+
+
+def _parameter_errors(command: Command, parameters: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The parameters model's verdict: each failing `FieldError` with the flag it names."""
+    if command.parameters_model is None:
+        return []
+    from pydantic import ValidationError
+
+    model = getattr(_generated("models"), command.parameters_model)
+    try:
+        model.model_validate(dict(parameters))
+    except ValidationError as error:
+        from northflank_build._errors import field_errors
+
+        flags = {p.json_path: p.flags[0] for p in command.parameters}
+        return [(flags.get(e.path, e.path), e) for e in field_errors(model, error)]
+    return []
 
 
 def _target(values: Mapping[str, Any]) -> Target:
@@ -456,7 +728,7 @@ def _path_params(
 ) -> dict[str, str]:
     params: dict[str, str] = {}
     for parameter in command.path_parameters:
-        value = values[parameter.python_name]
+        value = values[parameter.dest]
         if value is None and parameter.name == "projectId" and context is not None:
             value = context.project_id
         if value is not None:
@@ -466,9 +738,11 @@ def _path_params(
     return params
 
 
-def _body_from_inputs(command: Command, values: Mapping[str, Any]) -> dict[str, Any]:
-    """``--file``, then ``--input`` merged over it, then each field flag over both."""
+def _body_from_inputs(command: Command, values: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+    """``--file``, then ``--input`` merged over it, then each field flag over both;
+    and whether any of them was given (an optional body is sent only then)."""
     body: dict[str, Any] = {}
+    provided = values["file"] is not None or values["input_text"] is not None
     try:
         if values["file"] is not None:
             text, source = read_file(values["file"])
@@ -485,7 +759,8 @@ def _body_from_inputs(command: Command, values: Mapping[str, Any]) -> dict[str, 
         if value is None or (field.kind in ("list", "map") and not value):
             continue
         _set(body, field, _flag_value(field, value))
-    return body
+        provided = True
+    return body, provided
 
 
 def _merged(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -541,6 +816,8 @@ def _field_errors(command: Command, body: Mapping[str, Any]) -> list[Any]:
     """The models' verdict on ``body``: one `FieldError` per failing JSON path."""
     from pydantic import ValidationError
 
+    if command.request_model is None:
+        return []
     model = getattr(_generated("models"), command.request_model)
     try:
         model.model_validate(body)
@@ -571,10 +848,11 @@ def _send(
     command: Command,
     values: Mapping[str, Any],
     target: Target,
-    path_params: Mapping[str, str],
-    body: Mapping[str, Any],
+    parameters: Mapping[str, Any],
+    body: Mapping[str, Any] | None,
     printer: Printer,
 ) -> None:
+    """Call the operation through the Python client and print what it returns."""
     import httpx
     from northflank_build._exceptions import (
         APIConnectionError,
@@ -590,13 +868,21 @@ def _send(
         options["timeout"] = values["timeout"]
     if values["max_retries"] is not None:
         options["max_retries"] = values["max_retries"]
-    parameters = {p.python_name: path_params[p.name] for p in command.path_parameters}
+    if values["strict"]:
+        options["strict_response_validation"] = True
+    arguments = {
+        p.python_name: parameters[p.name] for p in command.parameters if p.name in parameters
+    }
+    if body is not None:
+        arguments["data"] = copy.deepcopy(dict(body))
     client_class = _generated("_client").Client
     with client_class(**options, http_client=httpx.Client(event_hooks=hooks)) as client:
-        call: Any = reduce(getattr, command.path, client.with_raw_response)
+        call: Any = reduce(getattr, command.client_path, client)
         try:
-            response = call(**parameters, data=copy.deepcopy(dict(body)), skip_validation=True)
-            result = response.parse()
+            result = call(**arguments, skip_validation=True)
+            if command.paginated:
+                _print_pages(command, result, load_all=values["load_all"], printer=printer)
+                return
         except APIStatusError as error:
             printer.api_error(error)
             sys.exit(EXIT_API_ERROR)
@@ -609,4 +895,46 @@ def _send(
         except KeyboardInterrupt:
             printer.error("interrupted while waiting for the API: the request may have reached it.")
             sys.exit(EXIT_ABORTED)
-    printer.result(result.model_dump(mode="json"), id_key=command.result_id, title=command.summary)
+    if result is None:
+        printer.no_content(title=command.summary, status=command.success_status)
+        return
+    printer.result(_json_value(result), id_key=command.result_id, title=command.summary)
+
+
+def _print_pages(command: Command, page: Any, *, load_all: bool, printer: Printer) -> None:
+    """Each page's items as the page arrives; with ``load_all``, every next page too."""
+    stream = ItemStream(printer, id_key="id")
+    stream.page([_json_value(item) for item in page.items])
+    while load_all and page.has_next_page():
+        page = page.next_page()
+        stream.page([_json_value(item) for item in page.items])
+    stream.close()
+    if not load_all and page.has_next_page():
+        cursor = getattr(page.pagination, "cursor", None)
+        after = f"--cursor {cursor}" if cursor else "--page N"
+        printer.err(f"More {command.items_key} remain: add {after} for the next page, or --all.")
+
+
+def _json_value(result: Any) -> Any:
+    """A parsed result as JSON values, with the fields the spec does not know that a
+    lenient client kept (each model's ``model_extra``), at every level."""
+    from pydantic import BaseModel
+    from pydantic_core import to_jsonable_python
+
+    def merged(value: Any, dumped: Any) -> Any:
+        if isinstance(value, BaseModel) and isinstance(dumped, dict):
+            for name, field in type(value).model_fields.items():
+                key = field.alias or name
+                if key in dumped:
+                    dumped[key] = merged(getattr(value, name), dumped[key])
+            for key, extra in (value.model_extra or {}).items():
+                dumped.setdefault(key, to_jsonable_python(extra))
+        elif isinstance(value, list | tuple) and isinstance(dumped, list):
+            return [merged(v, d) for v, d in zip(value, dumped, strict=False)]
+        elif isinstance(value, dict) and isinstance(dumped, dict):
+            return {k: merged(value.get(k), d) for k, d in dumped.items()}
+        elif isinstance(value, BaseModel) and hasattr(value, "root"):
+            return merged(value.root, dumped)
+        return dumped
+
+    return merged(result, result.model_dump(mode="json"))

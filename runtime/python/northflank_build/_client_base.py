@@ -3,12 +3,17 @@
 The generated ``_client.py`` only names endpoints and arranges them as
 ``client.create.service.build``; everything a call does happens here:
 
-1. the body is validated by the spec's model (unless skipped) and sent as
-   exactly the caller's JSON;
+1. the parameters and the body are validated by the spec's models (unless
+   skipped); path parameters go into the path, query parameters into the query
+   string, header parameters into the headers, and the body is sent as exactly
+   the caller's JSON;
 2. connection errors, 408, 429 and 5xx are retried with exponential backoff
    and jitter, honouring ``Retry-After``;
 3. an error status becomes an `APIStatusError` subclass, a success is parsed
-   by the spec's model.
+   by the spec's model: leniently by default (fields the spec does not know are
+   kept in each model's ``model_extra``), or strictly with
+   ``strict_response_validation=True``; a paginated list becomes a page
+   (`_pagination`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Generic, Self, TypeVar
 
@@ -46,6 +51,13 @@ from northflank_build._exceptions import (
     APITimeoutError,
     RequestValidationError,
     status_error,
+)
+from northflank_build._pagination import (
+    CURSOR_PARAMETER,
+    AsyncPage,
+    AsyncPaginator,
+    SyncPage,
+    page_parts,
 )
 from northflank_build._paths import path_segment
 from pydantic import BaseModel, ValidationError
@@ -80,22 +92,30 @@ NOT_GIVEN = NotGiven()
 
 @dataclass(frozen=True, slots=True)
 class Endpoint(Generic[T]):
-    """One operation of the spec, as the generated code describes it."""
+    """One operation of the spec as data, as the generated code describes it.
+
+    ``T`` is what a call gives: the result model, ``None`` for an answer
+    without a body, or, for a paginated list, the model of one item.
+    """
 
     operation_id: str
     method: str
     path: str
     """The path template, such as ``/v1/projects/{projectId}/services/build``."""
-    request_model: type[BaseModel]
-    response_model: type[BaseModel]
+    path_parameters: tuple[str, ...]
+    """The wire names of the parameters that go into the path, as do the next two."""
+    query_parameters: tuple[str, ...]
+    header_parameters: tuple[str, ...]
+    parameters_model: type[BaseModel] | None
+    """Validates the parameters, keyed by wire name; ``None`` when there are none."""
+    request_model: type[BaseModel] | None
+    """The JSON body's model; ``None`` when the operation takes no body."""
+    response_model: type[BaseModel] | None
+    """The success response's model; ``None`` when it has no body (204)."""
     result_attribute: str | None
     """The response attribute that holds the result (``data``), or ``None`` for the whole."""
-
-    def result(self, content: bytes) -> T:
-        parsed: Any = self.response_model.model_validate_json(content)
-        if self.result_attribute is not None:
-            parsed = getattr(parsed, self.result_attribute)
-        return parsed  # type: ignore[no-any-return]
+    items_attribute: str | None
+    """For a paginated list, the attribute of the result that holds the page's items."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,14 +128,17 @@ class ClientOptions:
     max_retries: int
     default_headers: Mapping[str, str]
     skip_validation: bool
+    strict_response_validation: bool
+    """Refuse a success response with fields the spec does not know (by default they
+    are kept in ``model_extra``)."""
 
 
 class RawResponse(Generic[T]):
     """The HTTP response of a successful call, with its parsed result on demand."""
 
-    def __init__(self, response: httpx.Response, endpoint: Endpoint[T]) -> None:
+    def __init__(self, response: httpx.Response, parse: Callable[[httpx.Response], T]) -> None:
         self.http_response = response
-        self._endpoint = endpoint
+        self._parse = parse
 
     @property
     def status_code(self) -> int:
@@ -131,7 +154,7 @@ class RawResponse(Generic[T]):
 
     def parse(self) -> T:
         """The typed result, as the call without raw access returns it."""
-        return _parse(self._endpoint, self.http_response)
+        return self._parse(self.http_response)
 
 
 def _options(
@@ -142,6 +165,7 @@ def _options(
     max_retries: int,
     default_headers: Mapping[str, str] | None,
     skip_validation: bool,
+    strict_response_validation: bool,
 ) -> ClientOptions:
     if max_retries < 0:
         raise ValueError("max_retries must be 0 or more")
@@ -152,6 +176,7 @@ def _options(
         max_retries=max_retries,
         default_headers=dict(default_headers or {}),
         skip_validation=skip_validation,
+        strict_response_validation=strict_response_validation,
     )
 
 
@@ -176,6 +201,7 @@ class _Core(Generic[HttpT]):
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
         skip_validation: bool = False,
+        strict_response_validation: bool = False,
         http_client: HttpT | None = None,
     ) -> None:
         self._options = _options(
@@ -185,6 +211,7 @@ class _Core(Generic[HttpT]):
             max_retries=max_retries,
             default_headers=default_headers,
             skip_validation=skip_validation,
+            strict_response_validation=strict_response_validation,
         )
         self._http: HttpT = http_client or self._new_http_client()
 
@@ -208,8 +235,8 @@ class _Core(Generic[HttpT]):
     def _request(
         self,
         endpoint: Endpoint[Any],
-        path_params: Mapping[str, str],
-        data: BaseModel | Mapping[str, Any],
+        parameters: Mapping[str, object],
+        data: BaseModel | Mapping[str, Any] | NotGiven,
         *,
         skip_validation: bool | NotGiven,
         extra_headers: Mapping[str, str] | None,
@@ -217,29 +244,63 @@ class _Core(Generic[HttpT]):
     ) -> httpx.Request:
         options = self._options
         skip = options.skip_validation if isinstance(skip_validation, NotGiven) else skip_validation
-        path = endpoint.path.format_map({k: path_segment(v) for k, v in path_params.items()})
+        given = {name: v for name, v in parameters.items() if not isinstance(v, NotGiven)}
+        if not skip:
+            _check_parameters(endpoint, given)
+        content = _body(endpoint, data, skip=skip)
+        path = endpoint.path.format_map(
+            {name: _path_segment(name, given.get(name)) for name in endpoint.path_parameters}
+        )
+        query = tuple(
+            (name, _wire_text(given[name])) for name in endpoint.query_parameters if name in given
+        )
         # Header names are case-insensitive, so they are merged by their lower-case
         # form: a caller's ``accept`` replaces the default ``Accept`` instead of
-        # joining it. Later wins: defaults, token, `default_headers`, `extra_headers`.
-        headers = {
-            "accept": "application/json",
-            "content-type": "application/json",
-            "user-agent": self._user_agent,
-        }
+        # joining it. Later wins: defaults, token, `default_headers`, header
+        # parameters, `extra_headers`.
+        headers = {"accept": "application/json", "user-agent": self._user_agent}
+        if content is not None:
+            headers["content-type"] = "application/json"
         if options.token:
             headers["authorization"] = f"Bearer {options.token}"
-        for given in (options.default_headers, extra_headers or {}):
-            for name, value in given.items():
+        header_parameters = {
+            name: _wire_text(given[name]) for name in endpoint.header_parameters if name in given
+        }
+        for extra in (options.default_headers, header_parameters, extra_headers or {}):
+            for name, value in extra.items():
                 headers[name.lower()] = value
         call_timeout = options.timeout if isinstance(timeout, NotGiven) else _timeout(timeout)
         # The httpx client's own headers, cookies and query parameters apply too.
         return self._http.build_request(
             endpoint.method,
             options.base_url + path,
-            content=_body(endpoint, data, skip=skip),
+            params=query,
+            content=content,
             headers=headers,
             timeout=call_timeout,
         )
+
+    def _result_parser(self, endpoint: Endpoint[T]) -> Callable[[httpx.Response], T]:
+        strict = self._options.strict_response_validation
+
+        def parse(response: httpx.Response) -> T:
+            parsed: Any = _validated_response(endpoint, response, strict=strict)
+            if parsed is not None and endpoint.result_attribute is not None:
+                parsed = getattr(parsed, endpoint.result_attribute)
+            return parsed  # type: ignore[no-any-return]
+
+        return parse
+
+    def _page_parts(
+        self, endpoint: Endpoint[T], response: httpx.Response
+    ) -> tuple[list[T], Any, Any]:
+        """A list response's items, `PageInfo` and whole parsed body."""
+        strict = self._options.strict_response_validation
+        envelope = _validated_response(endpoint, response, strict=strict)
+        if endpoint.result_attribute is None or endpoint.items_attribute is None:
+            raise TypeError(f"{endpoint.operation_id} is not a paginated list")
+        items, info = page_parts(envelope, endpoint.result_attribute, endpoint.items_attribute)
+        return items, info, envelope
 
     def _retry_delay(self, attempt: int, response: httpx.Response | None) -> float:
         if response is not None:
@@ -266,9 +327,44 @@ class _Core(Generic[HttpT]):
         raise status_error(response, after_retry=attempt > 0)
 
 
-def _body(endpoint: Endpoint[Any], data: BaseModel | Mapping[str, Any], *, skip: bool) -> bytes:
-    """The JSON to send: a model's own JSON, or the caller's mapping as it is, once valid."""
+def _check_parameters(endpoint: Endpoint[Any], given: Mapping[str, object]) -> None:
+    """Refuse parameter values the spec does not admit, as a body's fields are refused."""
+    model = endpoint.parameters_model
+    if model is None:
+        return
+    try:
+        model.model_validate(given)
+    except ValidationError as error:
+        raise RequestValidationError(model.__name__, field_errors(model, error)) from error
+
+
+def _wire_text(value: object) -> str:
+    """A query or header value: ``true``/``false``, a number's JSON text, a string as it is."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
+    raise TypeError(f"a parameter must be a string, number or boolean, not {type(value).__name__}")
+
+
+def _path_segment(name: str, value: object) -> str:
+    """A path parameter as one percent-encoded segment; a missing or empty one is refused."""
+    text = _wire_text(value) if isinstance(value, bool | int | float) else value
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"the path parameter {name} must be a non-empty string, not {value!r}")
+    return path_segment(text)
+
+
+def _body(
+    endpoint: Endpoint[Any], data: BaseModel | Mapping[str, Any] | NotGiven, *, skip: bool
+) -> bytes | None:
+    """The JSON to send: a model's own JSON, or the caller's mapping as it is, once valid;
+    ``None`` when there is no body."""
     model = endpoint.request_model
+    if isinstance(data, NotGiven):
+        return None
+    if model is None:
+        raise TypeError(f"{endpoint.operation_id} takes no body")
     if isinstance(data, BaseModel):
         if not isinstance(data, model):
             raise TypeError(f"data must be a {model.__name__} or a mapping, not {type(data)}")
@@ -292,9 +388,19 @@ def _model_json(value: object) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _parse(endpoint: Endpoint[T], response: httpx.Response) -> T:
+def _validated_response(
+    endpoint: Endpoint[Any], response: httpx.Response, *, strict: bool
+) -> BaseModel | None:
+    """The response body parsed by the spec's model; ``None`` for an answer without one.
+
+    Unless ``strict``, keys the spec does not know are allowed at every level
+    (pydantic's validation-time ``extra``) and kept in each model's ``model_extra``.
+    """
+    model = endpoint.response_model
+    if model is None:
+        return None
     try:
-        return endpoint.result(response.content)
+        return model.model_validate_json(response.content, extra="forbid" if strict else "allow")
     except ValidationError as error:
         raise APIResponseValidationError(
             f"the {response.status_code} response of {endpoint.operation_id} does not match"
@@ -374,8 +480,8 @@ class ClientCore(_Core[httpx.Client]):
     def _call(
         self,
         endpoint: Endpoint[T],
-        path_params: Mapping[str, str],
-        data: BaseModel | Mapping[str, Any],
+        parameters: Mapping[str, object],
+        data: BaseModel | Mapping[str, Any] | NotGiven,
         *,
         skip_validation: bool | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -383,12 +489,50 @@ class ClientCore(_Core[httpx.Client]):
     ) -> RawResponse[T]:
         request = self._request(
             endpoint,
-            path_params,
+            parameters,
             data,
             skip_validation=skip_validation,
             extra_headers=extra_headers,
             timeout=timeout,
         )
+        return RawResponse(self._send(request), self._result_parser(endpoint))
+
+    def _call_page(
+        self,
+        endpoint: Endpoint[T],
+        parameters: Mapping[str, object],
+        data: BaseModel | Mapping[str, Any] | NotGiven,
+        *,
+        skip_validation: bool | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[SyncPage[T]]:
+        """A paginated list's first page; each next page is the same call with a ``cursor``."""
+        request = self._request(
+            endpoint,
+            parameters,
+            data,
+            skip_validation=skip_validation,
+            extra_headers=extra_headers,
+            timeout=timeout,
+        )
+
+        def fetch(cursor: str) -> SyncPage[T]:
+            return self._call_page(
+                endpoint,
+                {**parameters, CURSOR_PARAMETER: cursor},
+                data,
+                skip_validation=skip_validation,
+                extra_headers=extra_headers,
+                timeout=timeout,
+            ).parse()
+
+        def parse(response: httpx.Response) -> SyncPage[T]:
+            return SyncPage(*self._page_parts(endpoint, response), fetch)
+
+        return RawResponse(self._send(request), parse)
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
         retries = self._options.max_retries
         for attempt in range(retries + 1):
             _log_request(request, attempt)
@@ -401,7 +545,7 @@ class ClientCore(_Core[httpx.Client]):
                 _log_response(response, attempt)
                 time.sleep(self._retry_delay(attempt, response))
                 continue
-            return RawResponse(self._finish(response, attempt), endpoint)
+            return self._finish(response, attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -423,8 +567,8 @@ class AsyncClientCore(_Core[httpx.AsyncClient]):
     async def _call(
         self,
         endpoint: Endpoint[T],
-        path_params: Mapping[str, str],
-        data: BaseModel | Mapping[str, Any],
+        parameters: Mapping[str, object],
+        data: BaseModel | Mapping[str, Any] | NotGiven,
         *,
         skip_validation: bool | NotGiven = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
@@ -432,12 +576,76 @@ class AsyncClientCore(_Core[httpx.AsyncClient]):
     ) -> RawResponse[T]:
         request = self._request(
             endpoint,
-            path_params,
+            parameters,
             data,
             skip_validation=skip_validation,
             extra_headers=extra_headers,
             timeout=timeout,
         )
+        return RawResponse(await self._send(request), self._result_parser(endpoint))
+
+    async def _call_page(
+        self,
+        endpoint: Endpoint[T],
+        parameters: Mapping[str, object],
+        data: BaseModel | Mapping[str, Any] | NotGiven,
+        *,
+        skip_validation: bool | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[AsyncPage[T]]:
+        """A paginated list's first page; each next page is the same call with a ``cursor``."""
+        request = self._request(
+            endpoint,
+            parameters,
+            data,
+            skip_validation=skip_validation,
+            extra_headers=extra_headers,
+            timeout=timeout,
+        )
+
+        async def fetch(cursor: str) -> AsyncPage[T]:
+            raw = await self._call_page(
+                endpoint,
+                {**parameters, CURSOR_PARAMETER: cursor},
+                data,
+                skip_validation=skip_validation,
+                extra_headers=extra_headers,
+                timeout=timeout,
+            )
+            return raw.parse()
+
+        def parse(response: httpx.Response) -> AsyncPage[T]:
+            return AsyncPage(*self._page_parts(endpoint, response), fetch)
+
+        return RawResponse(await self._send(request), parse)
+
+    def _paginate(
+        self,
+        endpoint: Endpoint[T],
+        parameters: Mapping[str, object],
+        data: BaseModel | Mapping[str, Any] | NotGiven,
+        *,
+        skip_validation: bool | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | NotGiven = NOT_GIVEN,
+    ) -> AsyncPaginator[T]:
+        """A paginated list: ``await`` it for the first page, ``async for`` for every item."""
+
+        async def first_page() -> AsyncPage[T]:
+            raw = await self._call_page(
+                endpoint,
+                parameters,
+                data,
+                skip_validation=skip_validation,
+                extra_headers=extra_headers,
+                timeout=timeout,
+            )
+            return raw.parse()
+
+        return AsyncPaginator(first_page)
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
         retries = self._options.max_retries
         for attempt in range(retries + 1):
             _log_request(request, attempt)
@@ -450,7 +658,7 @@ class AsyncClientCore(_Core[httpx.AsyncClient]):
                 _log_response(response, attempt)
                 await asyncio.sleep(self._retry_delay(attempt, response))
                 continue
-            return RawResponse(self._finish(response, attempt), endpoint)
+            return self._finish(response, attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
 
