@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import traceback
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 import jinja2
 
+from .compose import flatten_all_of
 from .ir import Api, build_ir
 from .issues import GenerationError, Level, SpecError
 from .load import load_spec
@@ -40,10 +42,11 @@ RENDERERS: tuple[Renderer, ...] = (
 def load_api(spec_path: Path) -> Api:
     """Load and validate the spec; raise SpecError listing every problem."""
     spec = load_spec(spec_path)
-    issues = validate_spec(spec.document)
+    document, issues = flatten_all_of(spec.document)
+    issues += validate_spec(document)
     if any(issue.level is Level.ERROR for issue in issues):
         raise SpecError(str(spec_path), issues)
-    return build_ir(spec)
+    return build_ir(replace(spec, document=document))
 
 
 def render_all(api: Api) -> list[RenderedFile]:

@@ -507,13 +507,16 @@ def opc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     root = tmp_path_factory.mktemp("opc")
     config = root / "config.json"
     config.write_text(json.dumps({"post_hooks": []}), encoding="utf-8")  # no ruff run needed
+    # The spec as our surfaces read it (allOf flattened), so both clients have the same models.
+    spec = root / "openapi.json"
+    spec.write_text(json.dumps(SPEC), encoding="utf-8")
     argv = [
         sys.executable,
         "-m",
         "openapi_python_client",
         "generate",
         "--path",
-        str(SPEC_PATH),
+        str(spec),
         "--output-path",
         str(root / OPC_PACKAGE),
         "--meta",

@@ -295,6 +295,7 @@ def test_all_walks_every_page_and_prints_each_as_it_arrives(
     finally:
         if child.poll() is None:
             child.kill()
+            child.communicate()  # reaps it and closes its pipes
     assert child.returncode == 0, errors
     rows = [line.split()[0] for line in [*first_page, *rest.splitlines()]]
     assert rows == ["ID", *ids]

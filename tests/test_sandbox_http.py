@@ -33,7 +33,7 @@ from sandbox.secrets_at_rest import KEY_ENV_VAR
 from sandbox.sqlite_store import SqliteAdminStore
 from sandbox.tokens import CREATE_BUILD_SERVICE, hash_token
 from tests.live_sandbox import ROOT, LiveSandbox, start_sandbox
-from tests.spec_data import example, oracle_for
+from tests.spec_data import example, oracle_for, unknown_keys
 
 MIB = 1024 * 1024
 PROJECT = "default-project"
@@ -113,8 +113,11 @@ def oracle_fields(instance: Any) -> set[tuple[str, str]]:
         keyword = error.kind.name
         if keyword == "required":
             found.add((json_path([*parts, error.kind.property]), keyword))
-        elif keyword == "additionalProperties":
-            found.update((json_path([*parts, key]), keyword) for key in error.kind.unexpected)
+        elif keyword in ("additionalProperties", "unevaluatedProperties"):
+            found.update(
+                (json_path([*parts, key]), "additionalProperties")
+                for key in unknown_keys("CreateBuildServiceRequest", error)
+            )
         else:
             found.add((json_path(parts), keyword))
     return found
