@@ -148,7 +148,10 @@ def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "sandbox", *args, "--db", str(db)],
         cwd=db.parent,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        },
         capture_output=True,
         encoding="utf-8",
         timeout=60,
@@ -961,9 +964,9 @@ def test_tokens_are_stored_only_as_hashes(sandbox: LiveSandbox) -> None:
 
     listed = cli(sandbox.db, "token", "list")
     assert listed.returncode == 0, listed.stderr
-    mine = rf"^{token_id}\s+\S+\s+-\s+ci\s+{re.escape(CREATE_BUILD_SERVICE)}$"
+    mine = rf"^{token_id}\s+\S+\s+-\s+ci\s+\*\s+{re.escape(CREATE_BUILD_SERVICE)}$"
     assert re.search(mine, listed.stdout, re.MULTILINE), listed.stdout
-    admin = r"^tok_[0-9a-f]+\s+\S+\s+-\s+admin\s+\* \(every permission\)$"
+    admin = r"^tok_[0-9a-f]+\s+\S+\s+-\s+admin\s+\*\s+\* \(every permission\)$"
     assert re.search(admin, listed.stdout, re.MULTILINE), listed.stdout
     for text in [*tokens.values(), *hashes]:
         assert text not in listed.stdout + listed.stderr
