@@ -256,7 +256,7 @@ def test_token_create_prints_the_token_alone(sandbox: LiveSandbox) -> None:
     "args",
     [
         ("token", "create"),
-        ("token", "create", "--permission", "Project > Services > General > Read"),
+        ("token", "create", "--permission", "Project > Services > General > Write"),
         ("token", "create", "--permission", "admin"),
         ("serve", "--rate-limit", "5/fortnight"),
         ("serve", "--rate-limit", "0/hour"),

@@ -603,7 +603,6 @@ def test_number_field_paths_carry_no_union_tags(shared: LiveSandbox, client: htt
     [
         "/",
         "/v1",
-        "/v1/projects/default-project/services",
         "/v1/projects/default-project/services/build/",
         "/v1/projects/default-project/services/build/x/y",
         "/v1/projects//services/build",

@@ -12,7 +12,9 @@ import asyncio
 import base64
 import itertools
 import json
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sandbox.sqlite_store import SqliteAdminStore
+from sandbox.sqlite_store import SqliteAdminStore, SqliteStore
 from sandbox.tokens import CREATE_SERVICE, DELETE_SERVICE, READ_SERVICE, UPDATE_SERVICE
 from tests.live_sandbox import LiveSandbox, create_body, run_bounded, start_sandbox
 from tests.spec_data import SPEC, oracle_for
@@ -515,3 +517,23 @@ def test_every_example_of_every_operation_validates() -> None:
                 for example in media.get("examples", {}).values():
                     schema = media["schema"]["$ref"].rsplit("/", 1)[-1]
                     assert_schema(schema, example["value"]), (path, status)
+
+
+def test_a_version_1_database_gives_its_tokens_every_project(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    admin = SqliteAdminStore(path)
+    admin.bootstrap(project_id=PROJECT, token_hash="h" * 64, account="acct")
+    admin.close()
+    old = sqlite3.connect(path)
+    old.execute("ALTER TABLE tokens DROP COLUMN projects")
+    old.execute("PRAGMA user_version = 1")
+    old.commit()
+    old.close()
+    store = SqliteStore(path)
+    try:
+        principal = run_bounded(lambda: store.principal("h" * 64), 10)
+    finally:
+        run_bounded(store.close, 10)
+    assert principal is not None
+    assert principal.belongs_to(PROJECT)
+    assert principal.projects == frozenset({"*"})
