@@ -1,27 +1,36 @@
-"""The sandbox's HTTP surface: `POST /v1/projects/{projectId}/services/build` and friends.
+"""The sandbox's HTTP surface: the build-service lifecycle under ``/v1/projects/{projectId}``.
 
 Each request passes the `ApiEdge` first, which gives it an id, finds who the
 bearer token belongs to, applies the rate limit and adds the ``X-Request-Id``
 and ``x-ratelimit-*`` headers to whatever is sent. The handlers then check,
-in this order: token (401), permission (403), project (404), media type
-(415), size (413), UTF-8 and JSON (400), the body against the generated
-models (400, every failing field listed), and the derived id (409).
+in this order: token (401), permission (403), the token's projects (403),
+project (404), query parameters against the generated parameter models (400),
+the service (404, for get, patch and delete), media type (415), size (413),
+UTF-8 and JSON (400), the body against the generated models (400, every
+failing field listed), and the derived id (409, create only).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
+import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, TypeVar
 
 from northflank_build import field_errors
-from northflank_build.models import CreateBuildServiceRequest
-from pydantic import ValidationError
+from northflank_build.models import (
+    CreateBuildServiceRequest,
+    DeleteServiceParams,
+    ListServicesParams,
+    PatchBuildServiceRequest,
+)
+from pydantic import BaseModel, ValidationError
 from pydantic_core import from_json, to_json
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -31,12 +40,34 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sandbox.build_service import service_data
+from sandbox.build_service import (
+    derive_service_id,
+    merge_patch,
+    replaced_data,
+    request_fields,
+    service_data,
+    service_summary,
+)
+from sandbox.pagination import CursorCodec, CursorError
 from sandbox.problems import HttpError, envelope_response
 from sandbox.rate_limit import Decision, FixedWindowLimiter, RateLimit
-from sandbox.secrets_at_rest import SecretBox, split_secrets
-from sandbox.store import NewService, Principal, ServiceExistsError, Store, now_iso
-from sandbox.tokens import CREATE_BUILD_SERVICE, hash_token, parse_bearer
+from sandbox.secrets_at_rest import SecretBox, join_secrets, split_secrets
+from sandbox.store import (
+    NewService,
+    Principal,
+    ServiceExistsError,
+    Store,
+    StoredService,
+    now_iso,
+)
+from sandbox.tokens import (
+    CREATE_SERVICE,
+    DELETE_SERVICE,
+    READ_SERVICE,
+    UPDATE_SERVICE,
+    hash_token,
+    parse_bearer,
+)
 
 __all__ = ["DEFAULT_RATE_LIMIT", "MAX_BODY_BYTES", "AppSettings", "create_app"]
 
@@ -44,6 +75,12 @@ MAX_BODY_BYTES: Final = 1024 * 1024
 DEFAULT_RATE_LIMIT: Final = RateLimit(1000, 3600)
 _DRAIN_LIMIT: Final = 8 * MAX_BODY_BYTES
 """How much of an oversized body is read and dropped so the client hears the 413."""
+DEFAULT_PER_PAGE: Final = 50
+_MAX_OFFSET: Final = 2**62
+_INTEGER: Final = re.compile(r"-?[0-9]{1,30}")
+"""A query value read as a JSON integer; anything else stays a string for the model to refuse."""
+_BOOLEANS: Final = {"true": True, "false": False}
+ModelT = TypeVar("ModelT", bound=BaseModel)
 _REPO: Final = Path(__file__).resolve().parent.parent
 log = logging.getLogger("sandbox")
 
@@ -161,36 +198,228 @@ class BuildServiceHandlers:
         self.store = store
         self.secret_box = secret_box
         self.settings = settings
+        self.cursors = CursorCodec(secret_box.subkey("list-cursor"))
+
+    async def build_services(self, request: Request) -> Response:
+        """``/v1/projects/{projectId}/services/build``: POST creates, PUT creates or replaces."""
+        if request.method == "PUT":
+            return await self.put(request)
+        return await self.create(request)
+
+    async def service(self, request: Request) -> Response:
+        """``/v1/projects/{projectId}/services/{serviceId}``: GET and DELETE."""
+        if request.method == "DELETE":
+            return await self.delete(request)
+        return await self.get(request)
 
     async def create(self, request: Request) -> Response:
-        caller = _caller(request)
-        if caller.principal is None:
-            raise HttpError(401, caller.auth_problem or "Unauthorized")
-        if not caller.principal.may(CREATE_BUILD_SERVICE):
-            raise HttpError(403, f"This token lacks the permission {CREATE_BUILD_SERVICE!r}")
-        project_id: str = request.path_params["projectId"]
-        if not await self.store.project_exists(project_id):
-            raise HttpError(404, f"Project {project_id!r} does not exist")
-        _require_json(request.headers.get("content-type"))
-        body = await _read_body(request, self.settings.max_body_bytes)
-        service = _parse(body)
+        project_id = await self._authorize(request, CREATE_SERVICE)
+        service = await _parse_body(request, CreateBuildServiceRequest, self.settings)
         now = now_iso()
         data = service_data(service, project_id=project_id, account=self.settings.account, now=now)
-        record, hidden = split_secrets(data)
-        sealed = None
-        if hidden is not None:
-            sealed = self.secret_box.seal(hidden, f"{project_id}/{data['id']}")
         try:
-            await self.store.insert_service(
-                NewService(project_id, data["id"], to_json(record).decode(), sealed, now)
-            )
+            await self.store.insert_service(self._row(project_id, data))
         except ServiceExistsError:
             raise HttpError(
                 409,
                 "There is already a service with the same derived identifier",
                 details={"serviceId": data["id"]},
             ) from None
-        return Response(to_json({"data": data}), media_type="application/json")
+        return _json({"data": data})
+
+    async def list(self, request: Request) -> Response:
+        project_id = await self._authorize(request, READ_SERVICE)
+        query = _parameters(ListServicesParams, request, ("per_page", "page", "cursor"))
+        per_page: int = query.get("per_page", DEFAULT_PER_PAGE)
+        after, offset = None, 0
+        if "cursor" in query:  # `page` is ignored: the official client resends it with cursors
+            try:
+                after = self.cursors.decode(project_id, query["cursor"])
+            except CursorError as error:
+                raise HttpError(
+                    400,
+                    f"The cursor is invalid: {error}",
+                    details={"fields": [_field("$.cursor", "cursor", str(error))]},
+                ) from None
+        else:
+            offset = min((query.get("page", 1) - 1) * per_page, _MAX_OFFSET)
+        rows = await self.store.list_services(
+            project_id, after=after, offset=offset, limit=per_page + 1
+        )
+        page, has_next = rows[:per_page], len(rows) > per_page
+        pagination: dict[str, Any] = {"hasNextPage": has_next, "count": len(page)}
+        if has_next:
+            pagination["cursor"] = self.cursors.encode(project_id, page[-1].service_id)
+        services = [
+            service_summary(json.loads(row.record_json), project_id=project_id) for row in page
+        ]
+        return _json({"data": {"services": services}, "pagination": pagination})
+
+    async def get(self, request: Request) -> Response:
+        project_id = await self._authorize(request, READ_SERVICE)
+        service_id: str = request.path_params["serviceId"]
+        row = await self.store.get_service(project_id, service_id)
+        if row is None:
+            raise _no_service(project_id, service_id)
+        return _json({"data": self._open(row)})
+
+    async def delete(self, request: Request) -> Response:
+        project_id = await self._authorize(request, DELETE_SERVICE)
+        _parameters(DeleteServiceParams, request, ("delete_child_objects",))
+        service_id: str = request.path_params["serviceId"]
+        if not await self.store.delete_service(project_id, service_id):
+            raise _no_service(project_id, service_id)
+        return _json({"data": {}})
+
+    async def put(self, request: Request) -> Response:
+        project_id = await self._authorize(request, CREATE_SERVICE)
+        service = await _parse_body(request, CreateBuildServiceRequest, self.settings)
+        definition = service.model_dump(mode="json")
+        now = now_iso()
+
+        def change(current: StoredService | None) -> StoredService:
+            if current is None:
+                data = service_data(
+                    service, project_id=project_id, account=self.settings.account, now=now
+                )
+                return self._row(project_id, data)
+            data = self._open(current)
+            if request_fields(data) == definition:
+                return current
+            return self._row(project_id, replaced_data(data, definition, now=now))
+
+        stored = await self.store.change_service(
+            project_id, derive_service_id(service.name), change
+        )
+        return _json({"data": self._open(stored)})
+
+    async def patch(self, request: Request) -> Response:
+        project_id = await self._authorize(request, UPDATE_SERVICE)
+        service_id: str = request.path_params["serviceId"]
+        if await self.store.get_service(project_id, service_id) is None:
+            raise _no_service(project_id, service_id)
+        patch = await _parse_body(request, PatchBuildServiceRequest, self.settings)
+        changes = patch.model_dump(mode="json")
+        if not changes:
+            raise HttpError(
+                400,
+                "The request body is invalid (1 failing field)",
+                details={"fields": [_field("$", "minProperties", "Give at least one field")]},
+            )
+        now = now_iso()
+
+        def change(current: StoredService | None) -> StoredService:
+            if current is None:  # deleted since the look-up above
+                raise _no_service(project_id, service_id)
+            data = self._open(current)
+            definition = request_fields(data)
+            merged = merge_patch(definition, changes)
+            try:
+                checked = CreateBuildServiceRequest.model_validate(merged).model_dump(mode="json")
+            except ValidationError as error:
+                fields = field_errors(CreateBuildServiceRequest, error)
+                raise HttpError(
+                    400,
+                    f"The patched service would be invalid ({_count(fields)})",
+                    details={"fields": [_field(f.path, f.rule, f.message) for f in fields]},
+                ) from None
+            if checked == definition:
+                return current
+            return self._row(project_id, replaced_data(data, checked, now=now))
+
+        stored = await self.store.change_service(project_id, service_id, change)
+        return _json({"data": self._open(stored)})
+
+    async def _authorize(self, request: Request, permission: str) -> str:
+        """The project of the request, once the caller may act on it with ``permission``."""
+        caller = _caller(request)
+        if caller.principal is None:
+            raise HttpError(401, caller.auth_problem or "Unauthorized")
+        if not caller.principal.may(permission):
+            raise HttpError(403, f"This token lacks the permission {permission!r}")
+        project_id: str = request.path_params["projectId"]
+        if not caller.principal.belongs_to(project_id):
+            raise HttpError(403, f"This token does not belong to the project {project_id!r}")
+        if not await self.store.project_exists(project_id):
+            raise HttpError(404, f"Project {project_id!r} does not exist")
+        return project_id
+
+    def _row(self, project_id: str, data: dict[str, Any]) -> StoredService:
+        """The stored form of a service: its secrets split out and sealed to its row."""
+        record, hidden = split_secrets(data)
+        sealed = None
+        if hidden is not None:
+            sealed = self.secret_box.seal(hidden, f"{project_id}/{data['id']}")
+        return NewService(
+            project_id, data["id"], to_json(record).decode(), sealed, str(data["createdAt"])
+        )
+
+    def _open(self, row: StoredService) -> dict[str, Any]:
+        """The service's ``data``, its secrets unsealed."""
+        hidden = None
+        if row.sealed_secrets is not None:
+            hidden = self.secret_box.open(row.sealed_secrets, f"{row.project_id}/{row.service_id}")
+        data: dict[str, Any] = join_secrets(json.loads(row.record_json), hidden)
+        return data
+
+
+def _json(payload: Any) -> Response:
+    return Response(to_json(payload), media_type="application/json")
+
+
+def _no_service(project_id: str, service_id: str) -> HttpError:
+    return HttpError(404, f"Service {service_id!r} does not exist in project {project_id!r}")
+
+
+def _field(path: str, rule: str, message: str) -> dict[str, str]:
+    return {"path": path, "rule": rule, "message": message}
+
+
+def _count(fields: list[Any]) -> str:
+    return f"{len(fields)} failing field{'s' if len(fields) != 1 else ''}"
+
+
+def _parameters(model: type[BaseModel], request: Request, query: tuple[str, ...]) -> dict[str, Any]:
+    """The path and query parameters as JSON values, checked by the operation's parameter model.
+
+    Query values are text: one that reads as an integer becomes one, ``true`` and ``false``
+    become booleans, and the model (the spec's schema) judges the rest. Query parameters
+    the operation does not have are ignored; one given twice is a 400.
+    """
+    values: dict[str, Any] = dict(request.path_params)
+    for name in query:
+        given = request.query_params.getlist(name)
+        if len(given) > 1:
+            raise HttpError(
+                400,
+                f"The query parameter {name!r} is given more than once",
+                details={"fields": [_field(f"$.{name}", "type", "Give it once")]},
+            )
+        if given:
+            text = given[0]
+            value: Any = text
+            if _INTEGER.fullmatch(text):
+                value = int(text)
+            elif text in _BOOLEANS:
+                value = _BOOLEANS[text]
+            values[name] = value
+    try:
+        checked = model.model_validate(values)
+    except ValidationError as error:
+        fields = field_errors(model, error)
+        raise HttpError(
+            400,
+            f"The request's parameters are invalid ({_count(fields)})",
+            details={"fields": [_field(f.path, f.rule, f.message) for f in fields]},
+        ) from None
+    dumped: dict[str, Any] = checked.model_dump(mode="json")
+    return dumped
+
+
+async def _parse_body(request: Request, model: type[ModelT], settings: AppSettings) -> ModelT:
+    _require_json(request.headers.get("content-type"))
+    body = await _read_body(request, settings.max_body_bytes)
+    return _parse(body, model)
 
 
 def _require_json(content_type: str | None) -> None:
@@ -236,13 +465,13 @@ async def _drain(stream: AsyncIterator[bytes]) -> None:
             return
 
 
-def _parse(body: bytes) -> CreateBuildServiceRequest:
+def _parse(body: bytes, model: type[ModelT]) -> ModelT:
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as error:
         raise HttpError(400, f"The request body is not valid UTF-8 (byte {error.start})") from None
     try:
-        return CreateBuildServiceRequest.model_validate_json(body)
+        return model.model_validate_json(body)
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         if first["type"] == "json_invalid":
@@ -252,14 +481,11 @@ def _parse(body: bytes) -> CreateBuildServiceRequest:
             from_json(body, allow_inf_nan=False)
         except ValueError as invalid:
             raise HttpError(400, f"The request body is not valid JSON: {invalid}") from None
-        fields = field_errors(CreateBuildServiceRequest, error)
-        count = f"{len(fields)} failing field{'s' if len(fields) != 1 else ''}"
+        fields = field_errors(model, error)
         raise HttpError(
             400,
-            f"The request body is invalid ({count})",
-            details={
-                "fields": [{"path": f.path, "rule": f.rule, "message": f.message} for f in fields]
-            },
+            f"The request body is invalid ({_count(fields)})",
+            details={"fields": [_field(f.path, f.rule, f.message) for f in fields]},
         ) from None
 
 
@@ -290,7 +516,22 @@ def create_app(store: Store, secret_box: SecretBox, settings: AppSettings) -> St
 
     app = Starlette(
         routes=[
-            Route("/v1/projects/{projectId}/services/build", handlers.create, methods=["POST"]),
+            Route("/v1/projects/{projectId}/services", handlers.list, methods=["GET"]),
+            Route(
+                "/v1/projects/{projectId}/services/build",
+                handlers.build_services,
+                methods=["POST", "PUT"],
+            ),
+            Route(
+                "/v1/projects/{projectId}/services/build/{serviceId}",
+                handlers.patch,
+                methods=["PATCH"],
+            ),
+            Route(
+                "/v1/projects/{projectId}/services/{serviceId}",
+                handlers.service,
+                methods=["GET", "DELETE"],
+            ),
             Route("/openapi.yaml", spec, methods=["GET"]),
             Route("/docs", docs, methods=["GET"]),
         ],

@@ -1,8 +1,9 @@
-"""`python -m sandbox`: serve the endpoint, and manage its projects and tokens.
+"""`python -m sandbox`: serve the API, and manage its projects and tokens.
 
     python -m sandbox serve --host 127.0.0.1 --port 8080 --db sandbox.db
     python -m sandbox project create my-project
-    python -m sandbox token create --permission "Project > Services > General > Create"
+    python -m sandbox token create --project my-project \
+        --permission "Project > Services > General > Create"
     python -m sandbox token list
 
 On first start with an empty database, `serve` creates the project
@@ -31,6 +32,7 @@ from sandbox.sqlite_store import SqliteAdminStore, SqliteStore
 from sandbox.store import StoreError
 from sandbox.tokens import (
     ADMIN_PERMISSION,
+    ALL_PROJECTS,
     KNOWN_PERMISSIONS,
     hash_token,
     new_token,
@@ -62,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sandbox",
-        description="A local, stateful Northflank Create build service endpoint.",
+        description="A local, stateful Northflank API for build services.",
     )
     database = argparse.ArgumentParser(add_help=False)
     database.add_argument(
@@ -122,6 +124,13 @@ def _parser() -> argparse.ArgumentParser:
         required=True,
         choices=KNOWN_PERMISSIONS,
         help="a permission to grant; repeat for more ('*' grants every permission)",
+    )
+    create_token.add_argument(
+        "--project",
+        action="append",
+        metavar="ID",
+        help="a project the token belongs to; repeat for more ('*', the default, is every"
+        " project, present and future)",
     )
     create_token.add_argument("--label", default="", help="a note to tell tokens apart")
     create_token.set_defaults(command=_create_token)
@@ -261,12 +270,19 @@ def _list_projects(args: argparse.Namespace) -> int:
 
 
 def _create_token(args: argparse.Namespace) -> int:
+    projects = tuple(dict.fromkeys(args.project or [ALL_PROJECTS]))
+    for project_id in projects:
+        if project_id != ALL_PROJECTS:
+            _slug(project_id, "--project")
     token = new_token()
     permissions = tuple(dict.fromkeys(args.permission))
     admin = SqliteAdminStore(args.db)
     try:
         token_id = admin.create_token(
-            token_hash=hash_token(token), label=args.label, permissions=permissions
+            token_hash=hash_token(token),
+            label=args.label,
+            permissions=permissions,
+            projects=projects,
         )
     finally:
         admin.close()
@@ -281,16 +297,19 @@ def _list_tokens(args: argparse.Namespace) -> int:
         tokens = admin.list_tokens()
     finally:
         admin.close()
-    rows = [("ID", "CREATED", "REVOKED", "LABEL", "PERMISSIONS")]
+    rows = [["ID", "CREATED", "REVOKED", "LABEL", "PROJECTS", "PERMISSIONS"]]
     for info in tokens:
         granted = ", ".join(
             "* (every permission)" if p == ADMIN_PERMISSION else p for p in info.permissions
         )
-        rows.append((info.token_id, info.created_at, info.revoked_at or "-", info.label, granted))
-    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+        projects = ",".join(info.projects)
+        rows.append(
+            [info.token_id, info.created_at, info.revoked_at or "-", info.label, projects, granted]
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(5)]
     for row in rows:
-        padded = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)]
-        print("  ".join([*padded, row[4]]).rstrip())
+        padded = [cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True)]
+        print("  ".join([*padded, row[5]]).rstrip())
     return 0
 
 

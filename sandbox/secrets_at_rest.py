@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -45,7 +46,12 @@ class SecretBox:
             raise ValueError("an AES-256 key is 32 bytes")
         self._aead = AESGCM(key)
         self._nonces = _NonceSequence()
+        self._key = key
         self.fingerprint = hashlib.sha256(b"nf-sandbox-key:" + key).hexdigest()[:16]
+
+    def subkey(self, purpose: str) -> bytes:
+        """A 32-byte key for another use (signing cursors, say), derived from this one."""
+        return hmac.new(self._key, b"nf-sandbox-subkey:" + purpose.encode(), "sha256").digest()
 
     @classmethod
     def load(cls, key_file: Path) -> SecretBox:

@@ -1,17 +1,20 @@
 """The `Store` and `AdminStore` on one SQLite file, in WAL mode.
 
-Reads (token and project look-ups) run on the event loop's thread: on a WAL
-database they take microseconds and never wait for a writer. Inserts go to
-one writer thread that commits them in groups: every insert that arrives
-while a commit is in flight joins the next transaction, each under its own
-savepoint, so a conflict rolls back only its own row. ``synchronous=FULL``
+Reads (tokens, projects, services) run on the event loop's thread: on a WAL
+database they take microseconds and never wait for a writer. Every write
+(insert, change, delete) goes to one writer thread that commits them in
+groups: every write that arrives while a commit is in flight joins the next
+transaction, each under its own savepoint, so a conflict or a refused change
+rolls back only its own row. One writer also makes each put or patch a
+read-modify-write that no other write can interleave with. ``synchronous=FULL``
 (the default) makes each commit durable before any of its callers hears
 back, and one fsync serves the whole group; ``normal`` trades the fsync for
 durability against crashes of the sandbox only (see `Synchronous`).
 
 The primary key (project_id, id) is what makes a duplicate a 409: two
 concurrent creates of one name, from one process or several, cannot both
-commit.
+commit. ``secure_delete`` is on, so a deleted service's sealed secrets are
+overwritten in the file, not merely unlinked.
 """
 
 from __future__ import annotations
@@ -22,16 +25,18 @@ import queue
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from sandbox.store import (
     NewService,
     Principal,
+    ServiceChange,
     ServiceExistsError,
+    StoredService,
     StoreError,
     TokenInfo,
     now_iso,
@@ -39,7 +44,7 @@ from sandbox.store import (
 
 __all__ = ["SCHEMA_VERSION", "SqliteAdminStore", "SqliteStore", "connect"]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 _BUSY_TIMEOUT_MS: Final = 10_000
 _MAX_GROUP: Final = 512
 _SYNCHRONOUS: Final = {"full": "FULL", "normal": "NORMAL"}
@@ -59,7 +64,8 @@ CREATE TABLE tokens (
     label TEXT NOT NULL,
     permissions TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    revoked_at TEXT
+    revoked_at TEXT,
+    projects TEXT NOT NULL DEFAULT '["*"]'
 ) STRICT;
 CREATE TABLE services (
     project_id TEXT NOT NULL REFERENCES projects (id),
@@ -70,6 +76,11 @@ CREATE TABLE services (
     PRIMARY KEY (project_id, id)
 ) STRICT, WITHOUT ROWID;
 """
+_MIGRATIONS: Final = {
+    1: "ALTER TABLE tokens ADD COLUMN projects TEXT NOT NULL DEFAULT '[\"*\"]'",
+}
+"""From each older schema version to the next; a version-1 token belongs to every project."""
+_SERVICE_COLUMNS: Final = "project_id, id, record, sealed_secrets, created_at"
 
 
 Synchronous = Literal["full", "normal"]
@@ -96,6 +107,7 @@ def connect(path: Path, synchronous: Synchronous = "full") -> sqlite3.Connection
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[synchronous]}")
         connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute("PRAGMA secure_delete = ON")
         _migrate(connection, path)
     except sqlite3.DatabaseError as error:
         connection.close()
@@ -113,6 +125,11 @@ def _migrate(connection: sqlite3.Connection, path: Path) -> None:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        elif version in _MIGRATIONS:
+            while version < SCHEMA_VERSION:
+                connection.execute(_MIGRATIONS[version])
+                version += 1
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         elif version != SCHEMA_VERSION:
             raise StoreError(
@@ -161,7 +178,7 @@ class SqliteAdminStore:
                 "INSERT OR IGNORE INTO projects (id, created_at) VALUES (?, ?)",
                 (project_id, created),
             )
-            self._insert_token(token_hash, "admin", ("*",), created)
+            self._insert_token(token_hash, "admin", ("*",), ("*",), created)
             return True
 
     def account(self) -> str:
@@ -190,28 +207,59 @@ class SqliteAdminStore:
     def list_projects(self) -> list[str]:
         return [row[0] for row in self._db.execute("SELECT id FROM projects ORDER BY id")]
 
-    def create_token(self, *, token_hash: str, label: str, permissions: tuple[str, ...]) -> str:
+    def create_token(
+        self,
+        *,
+        token_hash: str,
+        label: str,
+        permissions: tuple[str, ...],
+        projects: tuple[str, ...] = ("*",),
+    ) -> str:
         with _transaction(self._db):
-            return self._insert_token(token_hash, label, permissions, now_iso())
+            for project_id in projects:
+                known = self._db.execute("SELECT 1 FROM projects WHERE id = ?", (project_id,))
+                if project_id != "*" and known.fetchone() is None:
+                    raise StoreError(f"project {project_id!r} does not exist (see `project list`)")
+            return self._insert_token(token_hash, label, permissions, projects, now_iso())
 
     def _insert_token(
-        self, token_hash: str, label: str, permissions: tuple[str, ...], created: str
+        self,
+        token_hash: str,
+        label: str,
+        permissions: tuple[str, ...],
+        projects: tuple[str, ...],
+        created: str,
     ) -> str:
         token_id = f"tok_{secrets.token_hex(6)}"
         self._db.execute(
-            "INSERT INTO tokens (id, hash, label, permissions, created_at) VALUES (?, ?, ?, ?, ?)",
-            (token_id, token_hash, label, json.dumps(sorted(permissions)), created),
+            "INSERT INTO tokens (id, hash, label, permissions, created_at, projects)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                token_id,
+                token_hash,
+                label,
+                json.dumps(sorted(permissions)),
+                created,
+                json.dumps(sorted(projects)),
+            ),
         )
         return token_id
 
     def list_tokens(self) -> list[TokenInfo]:
         rows = self._db.execute(
-            "SELECT id, label, permissions, created_at, revoked_at FROM tokens"
+            "SELECT id, label, permissions, created_at, revoked_at, projects FROM tokens"
             " ORDER BY created_at, id"
         )
         return [
-            TokenInfo(token_id, label, tuple(json.loads(permissions)), created, revoked)
-            for token_id, label, permissions, created, revoked in rows
+            TokenInfo(
+                token_id,
+                label,
+                tuple(json.loads(permissions)),
+                created,
+                revoked,
+                tuple(json.loads(projects)),
+            )
+            for token_id, label, permissions, created, revoked, projects in rows
         ]
 
     def revoke_token(self, token_id: str) -> None:
@@ -228,12 +276,16 @@ class SqliteAdminStore:
         return int(row.fetchone()[0])
 
 
+Work = Callable[[sqlite3.Connection], Any]
+"""One write, run by the writer thread inside the group's transaction, under its own savepoint."""
+
+
 @dataclass(slots=True)
-class _PendingInsert:
-    service: NewService
+class _PendingWrite:
+    work: Work
     loop: asyncio.AbstractEventLoop
-    done: asyncio.Future[bool]
-    """Resolves to ``True`` once committed, ``False`` if the id was taken."""
+    done: asyncio.Future[Any]
+    """Resolves to what ``work`` returned once committed, or to what it raised."""
 
 
 @dataclass(slots=True)
@@ -241,7 +293,7 @@ class _Writer:
     """The one thread that writes services, committing whatever has queued up as one group."""
 
     db: sqlite3.Connection
-    inbox: queue.SimpleQueue[_PendingInsert | None] = field(default_factory=queue.SimpleQueue)
+    inbox: queue.SimpleQueue[_PendingWrite | None] = field(default_factory=queue.SimpleQueue)
     thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -252,6 +304,12 @@ class _Writer:
         self.inbox.put(None)
         if self.thread is not None:
             self.thread.join()
+
+    async def submit(self, work: Work) -> Any:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Any] = loop.create_future()
+        self.inbox.put(_PendingWrite(work, loop, done))
+        return await asyncio.shield(done)
 
     def _run(self) -> None:
         while True:
@@ -270,49 +328,75 @@ class _Writer:
                 group.append(item)
             self._commit(group)
 
-    def _commit(self, group: list[_PendingInsert]) -> None:
-        outcomes: list[bool | BaseException] = []
+    def _commit(self, group: list[_PendingWrite]) -> None:
+        outcomes: list[tuple[bool, Any]] = []
         try:
             with _transaction(self.db):
                 for pending in group:
-                    outcomes.append(self._insert(pending.service))
+                    outcomes.append(self._one(pending.work))
         except Exception as error:  # noqa: BLE001 - every caller must hear back
-            outcomes = [error] * len(group)
-        for pending, outcome in zip(group, outcomes, strict=True):
-            pending.loop.call_soon_threadsafe(_settle, pending.done, outcome)
+            outcomes = [(False, error)] * len(group)
+        for pending, (ok, outcome) in zip(group, outcomes, strict=True):
+            pending.loop.call_soon_threadsafe(_settle, pending.done, ok, outcome)
 
-    def _insert(self, service: NewService) -> bool | sqlite3.IntegrityError:
-        """``True`` if inserted, ``False`` if the id is taken, else the constraint's error."""
+    def _one(self, work: Work) -> tuple[bool, Any]:
+        """``(True, result)``, or ``(False, exception)`` with the work's writes rolled back."""
         self.db.execute("SAVEPOINT one")
         try:
-            self.db.execute(
-                "INSERT INTO services (project_id, id, record, sealed_secrets, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (
-                    service.project_id,
-                    service.service_id,
-                    service.record_json,
-                    service.sealed_secrets,
-                    service.created_at,
-                ),
-            )
-        except sqlite3.IntegrityError as error:
+            result = work(self.db)
+        except Exception as error:  # noqa: BLE001 - it belongs to its caller
             self.db.execute("ROLLBACK TO one")
             self.db.execute("RELEASE one")
-            # Only the primary key means "taken"; another constraint (an unknown
-            # project, say) fails this insert alone, as an error and not a 409.
-            return False if error.sqlite_errorname == "SQLITE_CONSTRAINT_PRIMARYKEY" else error
+            return False, error
         self.db.execute("RELEASE one")
-        return True
+        return True, result
 
 
-def _settle(done: asyncio.Future[bool], outcome: bool | BaseException) -> None:
+def _settle(done: asyncio.Future[Any], ok: bool, outcome: Any) -> None:
     if done.done():  # the client went away; the row stays committed either way
         return
-    if isinstance(outcome, BaseException):
-        done.set_exception(outcome)
-    else:
+    if ok:
         done.set_result(outcome)
+    else:
+        done.set_exception(outcome)
+
+
+def _insert(service: NewService) -> Work:
+    def work(db: sqlite3.Connection) -> bool:
+        """``True`` if inserted, ``False`` if the id is taken."""
+        try:
+            _write_row(db, service, replace=False)
+        except sqlite3.IntegrityError as error:
+            # Only the primary key means "taken"; another constraint (an unknown
+            # project, say) fails this insert alone, as an error and not a 409.
+            if error.sqlite_errorname == "SQLITE_CONSTRAINT_PRIMARYKEY":
+                return False
+            raise
+        return True
+
+    return work
+
+
+def _write_row(db: sqlite3.Connection, service: StoredService, *, replace: bool) -> None:
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
+    db.execute(
+        f"{verb} INTO services ({_SERVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+        (
+            service.project_id,
+            service.service_id,
+            service.record_json,
+            service.sealed_secrets,
+            service.created_at,
+        ),
+    )
+
+
+def _row(db: sqlite3.Connection, project_id: str, service_id: str) -> StoredService | None:
+    row = db.execute(
+        f"SELECT {_SERVICE_COLUMNS} FROM services WHERE project_id = ? AND id = ?",  # noqa: S608
+        (project_id, service_id),
+    ).fetchone()
+    return None if row is None else StoredService(*row)
 
 
 class SqliteStore:
@@ -326,23 +410,56 @@ class SqliteStore:
 
     async def principal(self, token_hash: str) -> Principal | None:
         row = self._reader.execute(
-            "SELECT id, permissions FROM tokens WHERE hash = ? AND revoked_at IS NULL",
+            "SELECT id, permissions, projects FROM tokens WHERE hash = ? AND revoked_at IS NULL",
             (token_hash,),
         ).fetchone()
         if row is None:
             return None
-        return Principal(row[0], frozenset(json.loads(row[1])))
+        return Principal(row[0], frozenset(json.loads(row[1])), frozenset(json.loads(row[2])))
 
     async def project_exists(self, project_id: str) -> bool:
         row = self._reader.execute("SELECT 1 FROM projects WHERE id = ?", (project_id,))
         return row.fetchone() is not None
 
     async def insert_service(self, service: NewService) -> None:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[bool] = loop.create_future()
-        self._writer.inbox.put(_PendingInsert(service, loop, done))
-        if not await asyncio.shield(done):
+        if not await self._writer.submit(_insert(service)):
             raise ServiceExistsError(service.service_id)
+
+    async def get_service(self, project_id: str, service_id: str) -> StoredService | None:
+        return _row(self._reader, project_id, service_id)
+
+    async def list_services(
+        self, project_id: str, *, after: str | None, offset: int, limit: int
+    ) -> list[StoredService]:
+        rows = self._reader.execute(
+            f"SELECT {_SERVICE_COLUMNS} FROM services"  # noqa: S608
+            " WHERE project_id = ? AND (? IS NULL OR id > ?) ORDER BY id LIMIT ? OFFSET ?",
+            (project_id, after, after, limit, offset),
+        )
+        return [StoredService(*row) for row in rows]
+
+    async def change_service(
+        self, project_id: str, service_id: str, change: ServiceChange
+    ) -> StoredService:
+        def work(db: sqlite3.Connection) -> StoredService:
+            current = _row(db, project_id, service_id)
+            changed = change(current)
+            if changed is not current:
+                _write_row(db, changed, replace=True)
+            return changed
+
+        result: StoredService = await self._writer.submit(work)
+        return result
+
+    async def delete_service(self, project_id: str, service_id: str) -> bool:
+        def work(db: sqlite3.Connection) -> bool:
+            deleted = db.execute(
+                "DELETE FROM services WHERE project_id = ? AND id = ?", (project_id, service_id)
+            )
+            return deleted.rowcount > 0
+
+        result: bool = await self._writer.submit(work)
+        return result
 
     async def close(self) -> None:
         await asyncio.to_thread(self._writer.stop)

@@ -9,17 +9,20 @@ promises the handlers rely on are listed on each method.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
 __all__ = [
     "AdminStore",
     "NewService",
     "Principal",
+    "ServiceChange",
     "ServiceExistsError",
     "Store",
     "StoreError",
+    "StoredService",
     "TokenInfo",
     "now_iso",
 ]
@@ -40,13 +43,18 @@ class ServiceExistsError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who a valid bearer token belongs to, and what it may do."""
+    """Who a valid bearer token belongs to, what it may do, and in which projects."""
 
     token_id: str
     permissions: frozenset[str]
+    projects: frozenset[str] = frozenset({"*"})
+    """The projects the token belongs to; ``*`` is every project."""
 
     def may(self, permission: str) -> bool:
         return "*" in self.permissions or permission in self.permissions
+
+    def belongs_to(self, project_id: str) -> bool:
+        return "*" in self.projects or project_id in self.projects
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +66,7 @@ class TokenInfo:
     permissions: tuple[str, ...]
     created_at: str
     revoked_at: str | None
+    projects: tuple[str, ...] = ("*",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +82,16 @@ class NewService:
     record_json: str
     sealed_secrets: bytes | None
     created_at: str
+
+
+StoredService: TypeAlias = NewService
+"""A service as stored: the same fields as one to insert."""
+
+ServiceChange: TypeAlias = Callable[[StoredService | None], StoredService]
+"""What a put or a patch does to one service: given the stored row (``None`` when there is
+none), the row to store, or the given row itself to change nothing. It may raise to refuse;
+the exception reaches the caller and nothing is written. It runs where the store writes, with
+the row locked, so it must be quick and must not touch the store."""
 
 
 class Store(Protocol):
@@ -91,6 +110,32 @@ class Store(Protocol):
         inserts of one (project, id), across every process sharing the
         storage, exactly one returns.
         """
+
+    async def get_service(self, project_id: str, service_id: str) -> StoredService | None:
+        """The service, or ``None``."""
+
+    async def list_services(
+        self, project_id: str, *, after: str | None, offset: int, limit: int
+    ) -> list[StoredService]:
+        """Up to ``limit`` of the project's services in ``id`` order: those whose id is
+        greater than ``after`` (when given), skipping the first ``offset`` of them.
+
+        Keyset pagination on ``id``: a walk that passes each page's last id as the next
+        ``after`` never repeats a service and never skips one that existed throughout.
+        """
+
+    async def change_service(
+        self, project_id: str, service_id: str, change: ServiceChange
+    ) -> StoredService:
+        """Apply ``change`` to the service atomically and durably; returns the stored row.
+
+        Between reading the row and writing ``change``'s result no other write of that
+        (project, id) can happen, across every process sharing the storage: of concurrent
+        changes each sees the result of the one before, and none is lost.
+        """
+
+    async def delete_service(self, project_id: str, service_id: str) -> bool:
+        """Delete the service and its sealed secrets, durably; ``False`` if there was none."""
 
     async def close(self) -> None:
         """Finish pending writes and release the storage."""
@@ -111,8 +156,16 @@ class AdminStore(Protocol):
     def list_projects(self) -> list[str]:
         """Every project id, sorted."""
 
-    def create_token(self, *, token_hash: str, label: str, permissions: tuple[str, ...]) -> str:
-        """Store a token by its hash; returns the token's public id."""
+    def create_token(
+        self,
+        *,
+        token_hash: str,
+        label: str,
+        permissions: tuple[str, ...],
+        projects: tuple[str, ...] = ("*",),
+    ) -> str:
+        """Store a token by its hash; returns the token's public id. `StoreError` if one of
+        ``projects`` (other than ``*``) does not exist."""
 
     def list_tokens(self) -> list[TokenInfo]:
         """Every token, oldest first."""

@@ -14,19 +14,39 @@ from typing import Final
 
 __all__ = [
     "ADMIN_PERMISSION",
+    "ALL_PROJECTS",
     "CREATE_BUILD_SERVICE",
+    "CREATE_SERVICE",
+    "DELETE_SERVICE",
     "KNOWN_PERMISSIONS",
+    "READ_SERVICE",
+    "UPDATE_SERVICE",
     "hash_token",
     "new_token",
     "parse_bearer",
     "validate_token_text",
 ]
 
-CREATE_BUILD_SERVICE: Final = "Project > Services > General > Create"
-"""The spec's ``x-required-permission`` of createBuildService."""
+CREATE_SERVICE: Final = "Project > Services > General > Create"
+"""The spec's ``x-required-permission`` of createBuildService and putBuildService."""
+CREATE_BUILD_SERVICE: Final = CREATE_SERVICE
+READ_SERVICE: Final = "Project > Services > General > Read"
+"""Of listServices and getService."""
+UPDATE_SERVICE: Final = "Project > Services > General > Update"
+"""Of patchBuildService."""
+DELETE_SERVICE: Final = "Project > Services > General > Delete"
+"""Of deleteService."""
 ADMIN_PERMISSION: Final = "*"
 """Every permission; the bootstrap token has it."""
-KNOWN_PERMISSIONS: Final = (CREATE_BUILD_SERVICE, ADMIN_PERMISSION)
+KNOWN_PERMISSIONS: Final = (
+    CREATE_SERVICE,
+    READ_SERVICE,
+    UPDATE_SERVICE,
+    DELETE_SERVICE,
+    ADMIN_PERMISSION,
+)
+ALL_PROJECTS: Final = "*"
+"""A token's project list holding this belongs to every project, present and future."""
 
 _PREFIX: Final = "nfsb_"
 _TOKEN68: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")

@@ -50,7 +50,8 @@ class LiveSandbox:
             "--db", str(self.db), "--admin-token", self.admin_token,
             *self.extra_args,
         ]  # fmt: skip
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **self.env}
+        path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1", **self.env}
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 command, cwd=self.db.parent, stdout=log, stderr=subprocess.STDOUT, env=env

@@ -35,7 +35,11 @@ def run(
     return subprocess.run(
         [sys.executable, "-m", "sandbox", *args],
         cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+            **(env or {}),
+        },
         capture_output=True,
         encoding="utf-8",
         timeout=60,
@@ -86,7 +90,13 @@ def serving(
         process = subprocess.Popen(
             [sys.executable, "-m", "sandbox", "serve", "--port", "0", *args],
             cwd=cwd,
-            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(
+                    filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
+                ),
+                **(env or {}),
+            },
             stdout=stdout,
             stderr=stderr,
         )
@@ -246,7 +256,7 @@ def test_token_create_prints_the_token_alone(sandbox: LiveSandbox) -> None:
     "args",
     [
         ("token", "create"),
-        ("token", "create", "--permission", "Project > Services > General > Read"),
+        ("token", "create", "--permission", "Project > Services > General > Write"),
         ("token", "create", "--permission", "admin"),
         ("serve", "--rate-limit", "5/fortnight"),
         ("serve", "--rate-limit", "0/hour"),

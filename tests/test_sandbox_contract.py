@@ -10,8 +10,8 @@ from starlette.routing import Route
 from sandbox.app import MAX_BODY_BYTES, AppSettings, create_app
 from sandbox.secrets_at_rest import SecretBox
 from sandbox.sqlite_store import SqliteStore
-from sandbox.tokens import CREATE_BUILD_SERVICE
-from tests.spec_data import OPERATION, OPERATION_PATH, SPEC
+from sandbox.tokens import CREATE_BUILD_SERVICE, KNOWN_PERMISSIONS
+from tests.spec_data import OPERATION, SPEC
 
 
 def test_permission_is_the_operations() -> None:
@@ -25,8 +25,11 @@ def test_routes_serve_the_specs_operation(tmp_path: Path) -> None:
         routes = {route.path: route.methods for route in app.routes if isinstance(route, Route)}
     finally:
         asyncio.run(store.close())
-    (method,) = SPEC["paths"][OPERATION_PATH]
-    assert method.upper() in (routes[OPERATION_PATH] or set())
+    for path, item in SPEC["paths"].items():
+        for method, operation in item.items():
+            assert method.upper() in (routes[path] or set()), operation["operationId"]
+            assert operation["x-required-permission"] in KNOWN_PERMISSIONS
+    assert set(routes) - {"/openapi.yaml", "/docs"} == set(SPEC["paths"])
 
 
 def test_every_error_status_the_sandbox_sends_is_documented() -> None:

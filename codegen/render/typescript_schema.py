@@ -411,8 +411,12 @@ class _Compiler:
             other = [f"if (!open) {self.fail(errors, other_path, 'additionalProperties', message)}"]
         else:
             other = self.schema(extra, item, other_path, errors, f"{where}/additionalProperties")
+        if not cases and extra is False and key not in "\n".join(other):
+            # A closed object with no properties, asked only yes or no: any key fails it.
+            return [*lines, f"if (Object.keys({v}).length > 0) {{", *_indent(other), "}"]
         lines.append(f"for (const {key} of Object.keys({v})) {{")
-        lines.append(f"  const {item} = {v}[{key}];")
+        if cases or extra is not False:  # a closed object with no properties reads no value
+            lines.append(f"  const {item} = {v}[{key}];")
         if cases:
             lines.append(f"  switch ({key}) {{")
             lines += _indent(cases, 2)
