@@ -77,8 +77,9 @@ _DRAIN_LIMIT: Final = 8 * MAX_BODY_BYTES
 """How much of an oversized body is read and dropped so the client hears the 413."""
 DEFAULT_PER_PAGE: Final = 50
 _MAX_OFFSET: Final = 2**62
-_INTEGER: Final = re.compile(r"-?[0-9]{1,30}")
-"""A query value read as a JSON integer; anything else stays a string for the model to refuse."""
+_INTEGER: Final = re.compile(r"-?[0-9]{1,4000}")
+"""A query value read as a JSON integer (up to 4,000 digits: Python's int() reads at most 4,300);
+anything else stays a string for the model to refuse."""
 _BOOLEANS: Final = {"true": True, "false": False}
 ModelT = TypeVar("ModelT", bound=BaseModel)
 _REPO: Final = Path(__file__).resolve().parent.parent

@@ -19,6 +19,28 @@ from tests.live_sandbox import LiveSandbox, start_sandbox
 ROOT = Path(__file__).resolve().parent.parent
 CODEGEN_TIMEOUT = 600  # seconds; one run takes a few
 
+
+def assert_mypy_strict(package: Path, cache: Path) -> None:
+    """``mypy --strict`` with the repo's settings (pydantic plugin), as `nox -s typecheck`,
+    finds nothing in ``package`` (a generated ``northflank_build``)."""
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "mypy", "--strict",
+            "--config-file", str(ROOT / "pyproject.toml"),
+            "--cache-dir", str(cache),
+            str(package),
+        ],
+        cwd=package.parent,
+        env={**os.environ, "MYPYPATH": str(package.parent)},
+        capture_output=True,
+        encoding="utf-8",
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    modules = len(list(package.rglob("*.py")))
+    assert f"no issues found in {modules} source files" in result.stdout
+
+
 RunCodegen = Callable[..., subprocess.CompletedProcess[str]]
 ReadTree = Callable[[Path], dict[str, bytes]]
 AssertSameTree = Callable[[Path, Path], None]

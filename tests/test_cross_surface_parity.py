@@ -1,7 +1,11 @@
 """Cross-surface parity: four verdicts on every request body must be the same.
 
-For each body of one corpus (over 2,000 bodies, valid and invalid, written once
-per test session to a JSON file), four surfaces say "valid" or "invalid":
+Two corpora: the create body's, which is put's body too (test_put_takes_the_create_body
+shows it on every surface) and is sent to both, and the patch body's
+(``PatchBuildServiceRequest``), built the same way from full patches and sent to a
+service made for it. For each body of a corpus (thousands of bodies, valid and invalid,
+written once per test session to a JSON file), four surfaces say "valid" or "invalid"
+(for the patch corpus, the patch model and validator, and ``PATCH`` in (d)):
 
 (a) the spec: jsonschema-rs over spec/openapi.yaml with ECMA-262 patterns, the
     independent oracle of test_model_parity.py (``tests.spec_data.oracle_for``);
@@ -11,7 +15,8 @@ per test session to a JSON file), four surfaces say "valid" or "invalid":
     ``dist/esm``, run by one ``node tests/ts/verdicts.mjs CORPUS`` over the file;
 (d) a live sandbox (``--rate-limit off``) over real HTTP: 400 with failing fields
     is "invalid"; 200, or 409 for a name another valid body already took, is
-    "valid". Anything else (a 400 about the JSON itself, a 413, a 500) is a
+    "valid", as is a patch's 400 that comes after its body passed (no field, or
+    a change that would make the service invalid). Anything else (a 400 about the JSON itself, a 413, a 500) is a
     verdict of its own, and so a disagreement.
 
 The corpus is deterministic: the spec's examples; cases at every constraint
@@ -41,7 +46,7 @@ import re
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,14 +55,23 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from northflank_build import field_errors
-from northflank_build.models import CreateBuildServiceRequest
-from pydantic import ValidationError
+from northflank_build._client import PUT_BUILD_SERVICE
+from northflank_build.models import CreateBuildServiceRequest, PatchBuildServiceRequest
+from pydantic import BaseModel, ValidationError
 from schemathesis import GenerationMode
 
 from sandbox.app import MAX_BODY_BYTES
 from tests.live_sandbox import LiveSandbox, run_bounded
-from tests.spec_data import SPEC, example, oracle_for
-from tests.test_model_parity import REQUEST, _json_bodies, _snake_case, mutate, seeds
+from tests.spec_data import REPO_ROOT, SPEC, example, oracle_for
+from tests.test_model_parity import (
+    PATCH_REQUEST,
+    REQUEST,
+    _json_bodies,
+    _snake_case,
+    mutate,
+    patch_example,
+    seeds,
+)
 from tests.typescript_build import node_env
 
 VERDICTS_SCRIPT = Path(__file__).resolve().parent / "ts" / "verdicts.mjs"
@@ -457,9 +471,9 @@ def cases_at(site: Site, value: Any) -> Iterator[tuple[str, Any]]:
         yield from _cases_for_object(value, schema)
 
 
-def boundary_cases() -> Iterator[Case]:
-    dockerfile, buildpack = full_bases()
-    root = SCHEMAS[REQUEST]
+def boundary_cases(schema: str = REQUEST) -> Iterator[Case]:
+    dockerfile, buildpack = full_bases() if schema == REQUEST else patch_full_bases()
+    root = SCHEMAS[schema]
     for base, only in ((dockerfile, None), (buildpack, "buildSettings")):
         for site in sites(base, root):
             if only is not None and site.path[:1] != (only,):
@@ -468,7 +482,10 @@ def boundary_cases() -> Iterator[Case]:
             for name, replacement in cases_at(site, value):
                 body = _replace(base, site.path, replacement)
                 yield Case(body, "boundary", ((name, site.where),), _note(base, body))
-    yield from one_of_cases(dockerfile, buildpack)
+    if schema == REQUEST:
+        yield from one_of_cases(dockerfile, buildpack)
+    else:
+        yield from patch_one_of_cases(dockerfile, buildpack)
     for body in (None, [], "", 0, 1.5, True, [dockerfile], "null"):
         yield Case(body, "boundary", (("top-level-non-object", "$"),), f"$: {_dump(body)}")
 
@@ -508,6 +525,63 @@ def one_of_cases(dockerfile: dict[str, Any], buildpack: dict[str, Any]) -> Itera
         yield Case(body, "boundary", ((name, "$.buildSettings"),), _note(dockerfile, body))
 
 
+def patch_full_bases() -> tuple[dict[str, Any], dict[str, Any]]:
+    """A patch of every field the patch body has (the full create bodies less ``name`` and
+    ``infrastructure``, which a patch cannot change): to a Dockerfile and to a Buildpack build."""
+    bases = []
+    for body in full_bases():
+        patch = {k: v for k, v in body.items() if k not in ("name", "infrastructure")}
+        assert set(patch) == set(SCHEMAS[PATCH_REQUEST]["properties"]), set(patch)
+        bases.append(patch)
+    return bases[0], bases[1]
+
+
+def patch_one_of_cases(dockerfile: dict[str, Any], buildpack: dict[str, Any]) -> Iterator[Case]:
+    """The patch's own buildSettings oneOf: every Dockerfile field optional, so that
+    ``{"dockerfile": {}}`` is a valid change (of nothing), unlike on create."""
+    docker, pack = dockerfile["buildSettings"], buildpack["buildSettings"]
+    settings_cases: list[tuple[str, Any]] = [
+        ("oneOf:dockerfile", docker),
+        ("oneOf:dockerfile", {"dockerfile": {}}),
+        ("oneOf:dockerfile", {"dockerfile": {"dockerFilePath": "/D"}}),
+        ("oneOf:dockerfile", {"dockerfile": {"useCache": True}, "storage": {}}),
+        ("oneOf:buildpack", pack),
+        ("oneOf:buildpack", {"buildpack": {}}),
+        ("oneOf:both", {**docker, **pack}),
+        ("oneOf:both", {"dockerfile": {}, "buildpack": {}}),
+        ("oneOf:both", {"dockerfile": {}, "buildpack": None}),
+        ("oneOf:neither", {}),
+        ("oneOf:neither", {"storage": docker["storage"]}),
+        ("oneOf:neither", {"dockerfile": None}),
+        ("oneOf:neither", {"buildpack": []}),
+        ("oneOf:neither", {"Dockerfile": {}}),
+        ("oneOf:neither", {"docker_file": docker["dockerfile"]}),
+        ("oneOf:extra-key", {**docker, "extra": 1}),
+        ("oneOf:extra-key", {"buildpack": {}, "builder": "HEROKU_24"}),
+        ("oneOf:extra-key", {"dockerfile": {}, "dockerFilePath": "/D"}),
+        ("oneOf:extra-key", {"dockerfile": {}, "__proto__": {}}),
+    ]
+    for name, settings_value in settings_cases:
+        body = {**dockerfile, "buildSettings": settings_value}
+        yield Case(body, "boundary", ((name, "$.buildSettings"),), _note(dockerfile, body))
+
+
+def patch_example_cases() -> Iterator[Case]:
+    """The spec's patch example, the patch seeds, the full patches, and other examples offered
+    as a patch (a create body has `name`, which a patch cannot change: invalid)."""
+    label = (("example", "$"),)
+    yield Case(patch_example("request", "newDockerfile"), "example", label, "the patch example")
+    for seed in seeds(PATCH_REQUEST):
+        yield Case(seed, "example", label, "a seed of test_model_parity")
+    for base in patch_full_bases():
+        yield Case(base, "example", label, "a full patch: every property set")
+    yield Case({}, "example", label, "no field: valid, and refused by the sandbox after")
+    yield Case(example("request", "dockerfileBuild"), "example", label, "the create example")
+    updated = patch_example("200", "newDockerfile")
+    yield Case(updated, "example", label, "the patch's 200 example")
+    yield Case(updated["data"], "example", label, "the patch's 200 example's data")
+
+
 def example_cases() -> Iterator[Case]:
     """The spec's examples: the request, and the others offered as a request body."""
     label = (("example", "$"),)
@@ -530,17 +604,18 @@ def example_cases() -> Iterator[Case]:
         yield Case(value, "example", label, f"the {status} example")
 
 
-def mutation_cases() -> Iterator[Case]:
+def mutation_cases(schema: str = REQUEST) -> Iterator[Case]:
     """test_model_parity's seeded mutations, of its seeds and of the full bodies."""
-    rng = random.Random("cross-surface-parity")
-    bases = [*seeds(REQUEST), *full_bases()]
+    rng = random.Random("cross-surface-parity" if schema == REQUEST else f"parity-{schema}")
+    full = full_bases() if schema == REQUEST else patch_full_bases()
+    bases = [*seeds(schema), *full]
     for _ in range(MUTATIONS):
         base = rng.choice(bases)
         body = mutate(rng, base)
         yield Case(body, "mutation", (("mutation", ""),), _note(base, body))
 
 
-def _schemathesis_bodies(mode: GenerationMode, count: int) -> list[Any]:
+def _schemathesis_bodies(mode: GenerationMode, count: int, schema: str) -> list[Any]:
     found: list[Any] = []
 
     @settings(
@@ -550,7 +625,7 @@ def _schemathesis_bodies(mode: GenerationMode, count: int) -> list[Any]:
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(_json_bodies(mode))
+    @given(_json_bodies(mode, schema))
     def collect(body: Any) -> None:
         if not isinstance(body, bytes | bytearray):  # not a JSON document
             found.append(body)
@@ -559,14 +634,14 @@ def _schemathesis_bodies(mode: GenerationMode, count: int) -> list[Any]:
     return found
 
 
-def schemathesis_cases() -> Iterator[Case]:
+def schemathesis_cases(schema: str = REQUEST) -> Iterator[Case]:
     """Derandomized schemathesis bodies, valid and invalid by construction (JSON ones only)."""
     for mode, count in (
         (GenerationMode.POSITIVE, SCHEMATHESIS_POSITIVE),
         (GenerationMode.NEGATIVE, SCHEMATHESIS_NEGATIVE),
     ):
         label = ((f"schemathesis:{mode.value}", ""),)
-        for body in _schemathesis_bodies(mode, count):
+        for body in _schemathesis_bodies(mode, count, schema):
             yield Case(body, "schemathesis", label, f"$: {_dump(body, 300)}")
 
 
@@ -594,17 +669,19 @@ class Corpus:
     cases: list[Case]  # as read back from the file
     path: Path
     dropped: int  # generated bodies left out as not portable
+    schema: str = REQUEST  # the request schema its bodies are for
 
 
-def build_corpus(folder: Path) -> Corpus:
+def build_corpus(folder: Path, schema: str = REQUEST) -> Corpus:
+    """The corpus of one request schema: the create body (which put takes too), or the patch's."""
     seen: dict[str, int] = {}
     cases: list[Case] = []
     dropped = 0
     for case in (
-        *example_cases(),
-        *boundary_cases(),
-        *mutation_cases(),
-        *schemathesis_cases(),
+        *(example_cases() if schema == REQUEST else patch_example_cases()),
+        *boundary_cases(schema),
+        *mutation_cases(schema),
+        *schemathesis_cases(schema),
     ):
         if not portable(case.body):
             dropped += 1
@@ -618,7 +695,7 @@ def build_corpus(folder: Path) -> Corpus:
         else:
             seen[text] = len(cases)
             cases.append(case)
-    path = folder / "corpus.json"
+    path = folder / f"corpus-{schema}.json"
     path.write_text(
         json.dumps(
             [
@@ -633,22 +710,34 @@ def build_corpus(folder: Path) -> Corpus:
     # Every surface judges what the file says, parsed once: the same values for all.
     read = json.loads(path.read_text(encoding="utf-8"))
     labelled = [(c["body"], c["source"], tuple(map(tuple, c["labels"])), c["note"]) for c in read]
-    return Corpus([Case(*fields) for fields in labelled], path, dropped)
+    return Corpus([Case(*fields) for fields in labelled], path, dropped, schema)
 
 
 # --- the verdicts -----------------------------------------------------------------------------
 
 
-def spec_verdict(body: Any) -> str:
-    return VALID if oracle_for(REQUEST).is_valid(body) else INVALID
+def spec_verdict(body: Any, schema: str = REQUEST) -> str:
+    return VALID if oracle_for(schema).is_valid(body) else INVALID
 
 
-def python_verdict(body: Any) -> tuple[str, frozenset[str]]:
+MODELS: dict[str, type[BaseModel]] = {
+    REQUEST: CreateBuildServiceRequest,
+    PATCH_REQUEST: PatchBuildServiceRequest,
+}
+VALIDATORS = {
+    REQUEST: "validateCreateBuildServiceRequest",
+    PATCH_REQUEST: "validatePatchBuildServiceRequest",
+}
+"""The Python model and the TypeScript validator of each request schema."""
+
+
+def python_verdict(body: Any, schema: str = REQUEST) -> tuple[str, frozenset[str]]:
     """The models' verdict, and for an invalid body the JSON paths ``field_errors`` names."""
+    model = MODELS[schema]
     try:
-        CreateBuildServiceRequest.model_validate(body)
+        model.model_validate(body)
     except ValidationError as error:
-        return INVALID, frozenset(f.path for f in field_errors(CreateBuildServiceRequest, error))
+        return INVALID, frozenset(f.path for f in field_errors(model, error))
     except Exception as error:  # noqa: BLE001 - a crash is a verdict of its own
         return f"raised {type(error).__name__}", frozenset()
     return VALID, frozenset()
@@ -662,7 +751,7 @@ class TsVerdict:
 
 def typescript_verdicts(package: Path, corpus: Corpus) -> list[TsVerdict]:
     done = subprocess.run(
-        ["node", str(VERDICTS_SCRIPT), str(corpus.path)],
+        ["node", str(VERDICTS_SCRIPT), str(corpus.path), VALIDATORS[corpus.schema]],
         env=node_env(NF_TS_PACKAGE=str(package)),
         capture_output=True,
         encoding="utf-8",
@@ -679,21 +768,51 @@ def _sandbox_verdict(response: httpx.Response) -> str:
     """The sandbox's verdict, from its answer.
 
     200, or 409 (the derived id is taken, which is checked after the body): valid.
-    400 naming failing fields: invalid. Anything else, a 400 about the JSON itself
-    included, is no schema verdict, and is reported as it is.
+    400 naming failing fields: invalid; but for the two refusals of a patch that come after
+    its body passed (a body with no field, and a change that would make the service
+    invalid), which are valid as the schema reads them. Anything else, a 400 about the JSON
+    itself included, is no schema verdict, and is reported as it is.
     """
     if response.status_code in (200, 409):
         return VALID
     if response.status_code == 400:
         error = response.json().get("error", {})
-        if error.get("details", {}).get("fields"):
+        fields = error.get("details", {}).get("fields")
+        if error.get("message", "").startswith("The patched service would be invalid"):
+            return VALID
+        if fields == [{"path": "$", "rule": "minProperties", "message": "Give at least one field"}]:
+            return VALID
+        if fields:
             return INVALID
         return f"400 {error.get('message', '')[:60]}"
     return f"HTTP {response.status_code}"
 
 
-async def _post_all(server: LiveSandbox, bodies: list[Any]) -> list[tuple[str, int]]:
-    url = f"{server.url}/v1/projects/{PROJECT}/services/build"
+@dataclass(frozen=True)
+class Operation:
+    """An operation whose request bodies the sandbox judges: what it takes, and where."""
+
+    name: str
+    schema: str
+    method: str
+    path: str  # under the sandbox's URL
+
+
+SERVICES = f"/v1/projects/{PROJECT}/services"
+PATCHED = "Patched Service"
+OPERATIONS = {
+    "create": Operation("create", REQUEST, "POST", f"{SERVICES}/build"),
+    "put": Operation("put", REQUEST, "PUT", f"{SERVICES}/build"),
+    "patch": Operation("patch", PATCH_REQUEST, "PATCH", f"{SERVICES}/build/patched-service"),
+}
+"""Put takes the create body (test_put_takes_the_create_body); patch its own, sent to a service
+made for it."""
+
+
+async def _post_all(
+    server: LiveSandbox, bodies: list[Any], operation: Operation = OPERATIONS["create"]
+) -> list[tuple[str, int]]:
+    url = f"{server.url}{operation.path}"
     headers = {**server.headers, "Content-Type": "application/json"}
     gate = asyncio.Semaphore(IN_FLIGHT)
     limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
@@ -702,19 +821,65 @@ async def _post_all(server: LiveSandbox, bodies: list[Any]) -> list[tuple[str, i
         async def post(body: Any) -> tuple[str, int]:
             content = json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
             async with gate:
-                response = await client.post(url, content=content, headers=headers)
+                response = await client.request(
+                    operation.method, url, content=content, headers=headers
+                )
             return _sandbox_verdict(response), response.status_code
 
+        if operation.name == "patch":  # the service every patch changes
+            made = await client.post(
+                f"{server.url}{SERVICES}/build",
+                json={**example("request", "dockerfileBuild"), "name": PATCHED},
+                headers=server.headers,
+            )
+            assert made.status_code == 200, made.text
         return list(await asyncio.gather(*(post(body) for body in bodies)))
 
 
 # --- fixtures ---------------------------------------------------------------------------------
 
 
+class Corpora:
+    """Each request schema's corpus and its three offline verdicts, made on first use, once
+    per test session (per xdist worker)."""
+
+    def __init__(self, folder: Path, package: Callable[[], Path]) -> None:
+        self.folder = folder
+        self.package = package  # the built TypeScript package, built when first asked for
+        self._corpora: dict[str, Corpus] = {}
+        self._verdicts: dict[str, Verdicts] = {}
+
+    def corpus(self, schema: str) -> Corpus:
+        if schema not in self._corpora:
+            self._corpora[schema] = build_corpus(self.folder, schema)
+        return self._corpora[schema]
+
+    def verdicts(self, schema: str) -> Verdicts:
+        if schema not in self._verdicts:
+            cases = self.corpus(schema).cases
+            python = [python_verdict(case.body, schema) for case in cases]
+            self._verdicts[schema] = Verdicts(
+                spec=[spec_verdict(case.body, schema) for case in cases],
+                python=[verdict for verdict, _ in python],
+                python_paths=[paths for _, paths in python],
+                typescript=typescript_verdicts(self.package(), self.corpus(schema)),
+            )
+        return self._verdicts[schema]
+
+
 @pytest.fixture(scope="session")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
-    """The corpus, written once per test session (per xdist worker)."""
-    return build_corpus(tmp_path_factory.mktemp("cross-surface"))
+def corpora(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Corpora:
+    def package() -> Path:
+        built: Path = request.getfixturevalue("typescript_package")
+        return built
+
+    return Corpora(tmp_path_factory.mktemp("cross-surface"), package)
+
+
+@pytest.fixture(scope="session")
+def corpus(corpora: Corpora) -> Corpus:
+    """The create body's corpus."""
+    return corpora.corpus(REQUEST)
 
 
 @dataclass
@@ -725,17 +890,6 @@ class Verdicts:
     python: list[str]
     python_paths: list[frozenset[str]]  # of an invalid body: the paths field_errors names
     typescript: list[TsVerdict]
-
-
-@pytest.fixture(scope="session")
-def verdicts(corpus: Corpus, typescript_package: Path) -> Verdicts:
-    python = [python_verdict(case.body) for case in corpus.cases]
-    return Verdicts(
-        spec=[spec_verdict(case.body) for case in corpus.cases],
-        python=[verdict for verdict, _ in python],
-        python_paths=[paths for _, paths in python],
-        typescript=typescript_verdicts(typescript_package, corpus),
-    )
 
 
 # --- the tests --------------------------------------------------------------------------------
@@ -871,16 +1025,24 @@ def spec_constraints(schema: dict[str, Any], where: str = "$") -> Iterator[tuple
         yield from spec_constraints(schema["items"], where + "[*]")
 
 
-def test_corpus_covers_every_boundary_class(corpus: Corpus) -> None:
-    spec = [spec_verdict(case.body) for case in corpus.cases]
+SCHEMA_IDS = {REQUEST: "create-and-put-body", PATCH_REQUEST: "patch-body"}
+MIN_CORPUS_OF = {REQUEST: MIN_CORPUS, PATCH_REQUEST: MIN_CORPUS // 2}
+MIN_COMPARED = {REQUEST: 500, PATCH_REQUEST: 300}  # invalid for both: their failing paths
+each_schema = pytest.mark.parametrize("schema", list(SCHEMA_IDS), ids=list(SCHEMA_IDS.values()))
+
+
+@each_schema
+def test_corpus_covers_every_boundary_class(corpora: Corpora, schema: str) -> None:
+    corpus = corpora.corpus(schema)
+    spec = [spec_verdict(case.body, schema) for case in corpus.cases]
     valid, invalid = spec.count(VALID), spec.count(INVALID)
     classes = Counter(name for case in corpus.cases for name in case.classes)
     sources = Counter(case.source for case in corpus.cases)
-    print(f"\ncorpus: {len(corpus.cases)} bodies, {valid} valid and {invalid} invalid (spec)")
+    print(f"\n{schema} corpus: {len(corpus.cases)} bodies, {valid} valid, {invalid} invalid (spec)")
     print(f"  by source: {dict(sorted(sources.items()))}")
     print(f"  {corpus.dropped} generated bodies dropped as not portable between Python and JS")
     print("  by class: " + ", ".join(f"{name} {n}" for name, n in sorted(classes.items())))
-    assert len(corpus.cases) >= MIN_CORPUS
+    assert len(corpus.cases) >= MIN_CORPUS_OF[schema]
     assert min(valid, invalid) >= MIN_SHARE * len(corpus.cases), (valid, invalid)
     assert not [name for name in REQUIRED_CLASSES if classes[name] == 0], classes
 
@@ -888,7 +1050,7 @@ def test_corpus_covers_every_boundary_class(corpus: Corpus) -> None:
     covered = {label for case in corpus.cases for label in case.labels}
     wanted = {
         (name, where)
-        for where, keyword in spec_constraints(SCHEMAS[REQUEST])
+        for where, keyword in spec_constraints(SCHEMAS[schema])
         for name in KEYWORD_CLASSES[keyword]
     }
     missing = sorted(wanted - covered)
@@ -908,16 +1070,27 @@ def _describe(index: int, case: Case) -> str:
     return f"#{index} [{case.source}: {classes}] {note}"
 
 
+@pytest.mark.parametrize("operation", list(OPERATIONS))
 def test_four_surfaces_agree(
-    corpus: Corpus, verdicts: Verdicts, sandbox: LiveSandbox, tmp_path: Path
+    corpora: Corpora, operation: str, sandbox: LiveSandbox, tmp_path: Path
 ) -> None:
+    """Create and put on the create body's corpus, patch on its own: no body gets two verdicts."""
+    target = OPERATIONS[operation]
+    corpus, verdicts = corpora.corpus(target.schema), corpora.verdicts(target.schema)
     started = time.monotonic()
     bodies = [case.body for case in corpus.cases]
-    live = run_bounded(lambda: _post_all(sandbox, bodies), SANDBOX_SECONDS)
+    live = run_bounded(lambda: _post_all(sandbox, bodies, target), SANDBOX_SECONDS)
     statuses = Counter(status for _, status in live)
+    disagree = sum(
+        len({s, p, ts.verdict, v}) != 1
+        for s, p, ts, (v, _) in zip(
+            verdicts.spec, verdicts.python, verdicts.typescript, live, strict=True
+        )
+    )
     print(
-        f"\n{len(bodies)} POSTs to the sandbox in {time.monotonic() - started:.1f} s,"
-        f" {IN_FLIGHT} in flight: {dict(sorted(statuses.items()))}"
+        f"\n{operation}: {len(bodies)} {target.method}s to the sandbox in"
+        f" {time.monotonic() - started:.1f} s, {IN_FLIGHT} in flight:"
+        f" {dict(sorted(statuses.items()))}; {disagree} bodies with different verdicts"
     )
 
     table = {
@@ -957,14 +1130,14 @@ def test_four_surfaces_agree(
     )
 
 
-def test_typescript_and_python_name_a_common_failing_path(
-    corpus: Corpus, verdicts: Verdicts
-) -> None:
+@each_schema
+def test_typescript_and_python_name_a_common_failing_path(corpora: Corpora, schema: str) -> None:
     """Where both find a body invalid, they name at least one failing field in common.
 
     Different sets are counted, not failed: the surfaces may report more or fewer
     of a body's errors (a oneOf's branches, above all). No path in common fails.
     """
+    corpus, verdicts = corpora.corpus(schema), corpora.verdicts(schema)
     compared = same = 0
     disjoint: list[str] = []
     for index, case in enumerate(corpus.cases):
@@ -980,7 +1153,7 @@ def test_typescript_and_python_name_a_common_failing_path(
         f"\nfailing paths of {compared} invalid bodies: the same set for {same},"
         f" different sets for {compared - same}, no path in common for {len(disjoint)}"
     )
-    assert compared > 500
+    assert compared > MIN_COMPARED[schema]
     assert not disjoint, (
         f"{len(disjoint)} invalid bodies for which the TypeScript validator and"
         " field_errors name no failing path in common:\n" + "\n".join(disjoint[:SHOWN])
@@ -1014,3 +1187,42 @@ PINNED: tuple[tuple[Steps, Any, bool], ...] = (
 def test_the_oracle_reads_each_trap_as_the_spec_means(path: Steps, value: Any, valid: bool) -> None:
     body = _replace(example("request", "dockerfileBuild"), path, value)
     assert spec_verdict(body) == (VALID if valid else INVALID)
+
+
+def test_put_takes_the_create_body() -> None:
+    """Put's body is the create body on every surface, so the create corpus is put's too: the
+    spec's reference, the Python endpoint's model and the TypeScript endpoint's validator."""
+    paths = SPEC["paths"]["/v1/projects/{projectId}/services/build"]
+
+    def body_schema(method: str) -> Any:
+        return paths[method]["requestBody"]["content"]["application/json"]["schema"]
+
+    assert body_schema("put") == body_schema("post") == {"$ref": f"#/components/schemas/{REQUEST}"}
+    assert PUT_BUILD_SERVICE.request_model is CreateBuildServiceRequest
+    client = (REPO_ROOT / "generated" / "typescript" / "src" / "client.ts").read_text()
+    endpoint = re.search(r'operationId: "putBuildService",(?:(?!operationId).)*', client, re.S)
+    assert endpoint is not None
+    assert "validateRequest: validateCreateBuildServiceRequest," in endpoint[0]
+
+
+# The patch body's traps, read by the oracle as on create: the same shared schemas.
+PATCH_PINNED: tuple[tuple[Steps, Any, bool], ...] = (
+    (("description",), "a\n", True),  # `\s` is in the class: a newline is a character
+    (("description",), "a\u0085", False),
+    (("tags",), ["a-b", "ab\n"], False),
+    (("buildSettings",), {"dockerfile": {}}, True),  # nothing required in a patch's engine
+    (("buildSettings",), {"dockerfile": {}, "buildpack": {}}, False),
+    (("vcsData",), {}, True),
+    (("vcsData",), {"vcsLinkId": ASTRAL * 24}, True),  # code points, not UTF-16 units
+    (("vcsData",), {"vcsLinkId": ASTRAL * 12}, False),
+    (("buildSettings", "storage"), {"ephemeralStorage": {"storageSize": 131072}}, False),
+    (("name",), "Another Name", False),  # the id derives from it: no patch changes it
+)
+
+
+@pytest.mark.parametrize(("path", "value", "valid"), PATCH_PINNED)
+def test_the_oracle_reads_each_patch_trap_as_the_spec_means(
+    path: Steps, value: Any, valid: bool
+) -> None:
+    body = _replace(patch_example("request", "newDockerfile"), path, value)
+    assert spec_verdict(body, PATCH_REQUEST) == (VALID if valid else INVALID)

@@ -227,7 +227,10 @@ def test_examples_match_each_operation(by_id: dict[str, Any]) -> None:
         assert f"--request {method} " in curl, name
         assert ("--data" in curl) == (name not in BODYLESS and name != "patchWidget"), name
         cli = _code(by_id, name, "cli")
-        assert cli.startswith(f"nf-build {_command(op)} "), name
+        # A comment may come first: a put's says it is retry-safe.
+        command = "\n".join(line for line in cli.splitlines() if not line.startswith("# "))
+        assert command.startswith(f"nf-build {_command(op)} "), name
+        assert ("Retry-safe" in cli) == (method == "PUT"), name
         assert ("--yes" in cli) == (method == "DELETE"), name
         assert ("-f -" in cli) == ("--data" in curl), name
         python = _code(by_id, name, "python")

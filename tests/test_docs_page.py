@@ -5,10 +5,15 @@
   it loads nothing but itself, its tabs, "Expand all", deep links and Copy work,
   every field of the spec is there with its type, badges and constraints (the
   expected set is computed here from ``spec/openapi.yaml``), and without
-  JavaScript every example and every ``<details>`` is still there. A full-page
+  JavaScript every example and every ``<details>`` is still there; for every operation. A full-page
   screenshot is kept in ``test-artifacts/docs-page.png``.
-* Its examples run as printed, taken from the page itself: curl and the Python
-  and TypeScript clients against a live sandbox, ``nf-build`` with ``--dry-run``.
+* Its examples run as printed, taken from the page itself: curl, ``nf-build`` and the
+  Python and TypeScript clients, for every operation, against a live sandbox: each
+  twice on a fresh one (no 409 the second time), with the sandbox's state checked
+  after, and all of them on one sandbox in a shuffled order. The convention that makes
+  this hold (``codegen/render/docs.py``): an example acting on ``example-service``
+  first puts it (retry-safe), and the create example sends a name of its own and
+  deletes what it made.
 * The HTML parses without a single error (html5lib, strict), its ids are unique
   and its fragment links land on them. Every anchor starts with the operation's id
   (``createBuildService.body.name``), so one page holds any number of operations;
@@ -29,8 +34,8 @@ import functools
 import json
 import math
 import os
+import random
 import re
-import secrets
 import shutil
 import struct
 import subprocess
@@ -42,11 +47,12 @@ from typing import Any
 from urllib.parse import unquote
 
 import html5lib
+import httpx
 import pytest
 
 from tests.cli_run import NF_BUILD, PROJECT, base_env
-from tests.live_sandbox import ROOT, LiveSandbox, start_sandbox
-from tests.spec_data import OPERATION, SPEC, example, oracle_for
+from tests.live_sandbox import ROOT, LiveSandbox, create_body, start_sandbox
+from tests.spec_data import SPEC, oracle_for
 from tests.typescript_build import node_env
 
 DOCS = ROOT / "generated" / "docs" / "index.html"
@@ -55,25 +61,37 @@ TOOLS_NODE = ROOT / "tools" / "node"
 PLAYWRIGHT = TOOLS_NODE / "node_modules" / "playwright-core" / "package.json"
 CHROMIUM = os.environ.get("NF_CHROMIUM", "/usr/bin/chromium")
 ARTIFACT = ROOT / "test-artifacts" / "docs-page.png"
-BROWSER_SECONDS = 120  # one run takes a few
+BROWSER_SECONDS = 300  # one run takes a minute or so on a busy machine
 RUN_SECONDS = 60
 
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
 REF_PREFIX = "#/components/schemas/"
-OPERATION_ID = str(OPERATION["operationId"])
-"""The prefix of every anchor of the operation's section."""
-SECTIONS = {
-    f"{OPERATION_ID}.request-body": "body",
-    f"{OPERATION_ID}.responses": "response",
-    f"{OPERATION_ID}.errors": "error",
+METHODS = ("get", "put", "post", "patch", "delete")
+OPERATIONS: dict[str, dict[str, Any]] = {
+    str(op["operationId"]): op
+    for item in SPEC["paths"].values()
+    for method, op in item.items()
+    if method in METHODS
 }
-"""The page's section id -> the prefix of its rows' anchors, after the operation's id."""
+"""Every operation of the (allOf-flattened) spec, by its id: the prefix of its anchors."""
+SECTIONS = {
+    f"{operation_id}.{section}": (operation_id, prefix)
+    for operation_id in OPERATIONS
+    for section, prefix in (
+        ("request-body", "body"),
+        ("responses", "response"),
+        ("errors", "error"),
+    )
+}
+"""The page's section id -> (operation, the prefix of its rows' anchors after the operation)."""
 EXAMPLE_KEYS = ("curl", "cli", "python", "typescript")
-EXAMPLE_BLOCKS = tuple(f"{OPERATION_ID}.code.{key}" for key in EXAMPLE_KEYS)
-CURL, CLI, PYTHON, TYPESCRIPT = EXAMPLE_BLOCKS
-RESPONSE_EXAMPLE = f"{OPERATION_ID}.response-example"
-DEEP_LINK = f"{OPERATION_ID}.body.buildSettings.dockerfile.dockerFilePath"
-EXAMPLE_NAME = example("request", "dockerfileBuild")["name"]
+EXAMPLE_BLOCKS = tuple(f"{op}.code.{key}" for op in OPERATIONS for key in EXAMPLE_KEYS)
+RESPONSE_EXAMPLES = tuple(f"{op}.response-example" for op in OPERATIONS)
+DEEP_LINK = "createBuildService.body.buildSettings.dockerfile.dockerFilePath"
+SERVICE = "example-service"
+"""The service the get, patch and delete examples act on, which they first put."""
+CREATED = "another-example-service"
+"""The service the create example makes (a name of its own) and then deletes."""
 
 
 def _require(missing: list[str]) -> None:
@@ -110,11 +128,6 @@ def _run(
     )
 
 
-def _fresh_name(what: str) -> str:
-    """A service name no other run uses; the id the API derives from it is in lower case."""
-    return f"Docs {what} {secrets.token_hex(5)}"
-
-
 # --------------------------------------------------------------------------- the page's source
 
 
@@ -140,9 +153,9 @@ def blocks(tree: Any) -> dict[str, str]:
     found = {
         element.get("id"): "".join(element.itertext())
         for element in tree.iter("code")
-        if element.get("id") in (*EXAMPLE_BLOCKS, RESPONSE_EXAMPLE)
+        if element.get("id") in (*EXAMPLE_BLOCKS, *RESPONSE_EXAMPLES)
     }
-    assert sorted(found) == sorted((*EXAMPLE_BLOCKS, RESPONSE_EXAMPLE))
+    assert sorted(found) == sorted((*EXAMPLE_BLOCKS, *RESPONSE_EXAMPLES))
     return found
 
 
@@ -186,17 +199,32 @@ def test_page_loads_nothing_else(tree: Any) -> None:
     assert outside == []
 
 
-def test_response_and_error_examples_match_their_schemas(tree: Any, blocks: dict[str, str]) -> None:
-    response = json.loads(blocks[RESPONSE_EXAMPLE])
-    assert response == example("200", "dockerfileBuild")
-    oracle_for("CreateBuildServiceResponse").validate(response)
+def _success(op: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    [(status, response)] = [(s, r) for s, r in op["responses"].items() if 200 <= int(s) < 300]
+    return status, response
+
+
+def _first_example(media: dict[str, Any]) -> Any:
+    return next(iter(media["examples"].values()))["value"]
+
+
+@pytest.mark.parametrize("operation_id", list(OPERATIONS))
+def test_response_examples_are_the_specs(blocks: dict[str, str], operation_id: str) -> None:
+    _, response = _success(OPERATIONS[operation_id])
+    media = response["content"]["application/json"]
+    shown = json.loads(blocks[f"{operation_id}.response-example"])
+    assert shown == _first_example(media)
+    oracle_for(media["schema"]["$ref"].removeprefix(REF_PREFIX)).validate(shown)
+
+
+def test_error_examples_match_their_schema(tree: Any) -> None:
     errors = [
         json.loads("".join(element.itertext()))
         for pre in tree.iter("pre")
         if pre.get("class") == "error-example"
         for element in pre.iter("code")
     ]
-    assert [e["error"]["status"] for e in errors] == [400, 409]
+    assert errors, "no error example"
     for body in errors:
         oracle_for("ErrorResponse").validate(body)
 
@@ -206,10 +234,9 @@ def test_response_and_error_examples_match_their_schemas(tree: Any, blocks: dict
 
 @pytest.fixture
 def curl() -> str:
-    path = shutil.which("curl")
-    _require([] if path else ["curl"])
-    assert path is not None
-    return path
+    """curl and jq (the create example reads the new service's id with it): system packages."""
+    _require([what for what in ("curl", "jq") if shutil.which(what) is None])
+    return "curl"
 
 
 def _client_env(server: LiveSandbox, **extra: str) -> dict[str, str]:
@@ -222,73 +249,162 @@ def _client_env(server: LiveSandbox, **extra: str) -> dict[str, str]:
     }
 
 
-def _with_name(code: str, name: str) -> str:
-    quoted = json.dumps(EXAMPLE_NAME)
-    assert code.count(quoted) == 1, f"the example's name {quoted} is not in the code once"
-    return code.replace(quoted, json.dumps(name))
-
-
-def test_curl_example_creates_the_service(
-    curl: str, blocks: dict[str, str], sandbox: LiveSandbox, tmp_path: Path
-) -> None:
-    """Run as printed: a fresh sandbox, so the example's own name is free."""
-    done = _run(["bash", "-c", blocks[CURL]], cwd=tmp_path, env=_client_env(sandbox))
-    assert done.returncode == 0, done.stderr
-    answer = json.loads(done.stdout)
-    assert answer.get("data", {}).get("id") == "example-service", done.stdout
-    assert answer["data"]["name"] == EXAMPLE_NAME
-    oracle_for("CreateBuildServiceResponse").validate(answer)
-
-
-def test_cli_example_sends_the_spec_example(blocks: dict[str, str], tmp_path: Path) -> None:
-    """``--dry-run -o json`` on the printed command line; nothing is sent."""
-    command, heredoc = blocks[CLI].split("\n", 1)
-    assert command.startswith("nf-build "), command
-    assert command.endswith(" -f - <<'EOF'"), command
-    command = command.removesuffix(" <<'EOF'") + " --dry-run -o json <<'EOF'"
-    env = {
-        **base_env(tmp_path),
-        "PATH": f"{NF_BUILD.parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        # Were anything sent, it would fail here at once rather than reach the real API.
-        "NORTHFLANK_BASE_URL": "http://127.0.0.1:9",
-        "NORTHFLANK_API_TOKEN": "nfsb_docs_page_never_sent",
-    }
-    done = _run(["bash", "-c", f"{command}\n{heredoc}"], cwd=tmp_path, env=env)
-    assert done.returncode == 0, done.stderr
-    request = json.loads(done.stdout)
-    assert request["method"] == "POST"
-    assert request["url"] == f"http://127.0.0.1:9/v1/projects/{PROJECT}/services/build"
-    assert request["body"] == example("request", "dockerfileBuild")
-
-
-def test_python_example_creates_the_service(
-    blocks: dict[str, str], sandbox: LiveSandbox, tmp_path: Path
-) -> None:
-    name = _fresh_name("Python")
-    script = tmp_path / "example.py"
-    script.write_text(_with_name(blocks[PYTHON], name), encoding="utf-8")
-    done = _run([sys.executable, script], cwd=tmp_path, env=_client_env(sandbox))
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == name.lower().replace(" ", "-")
-
-
 def _node_path() -> dict[str, str]:
     """``node_env``'s PATH (the pinned tools first), for the same ``node`` as the other tests."""
     return {"PATH": node_env()["PATH"]}
 
 
-def test_typescript_example_creates_the_service(
-    blocks: dict[str, str], sandbox: LiveSandbox, typescript_package: Path, tmp_path: Path
+@dataclass(frozen=True)
+class Runner:
+    """Runs one example block, as printed, the way its surface is run."""
+
+    folder: Path
+    typescript_package: Path | None
+
+    def run(self, block: str, code: str, server: LiveSandbox) -> subprocess.CompletedProcess[str]:
+        key = block.rsplit(".", 1)[-1]
+        if key == "curl":
+            return _run(["bash", "-c", code], cwd=self.folder, env=_client_env(server))
+        if key == "cli":
+            env = {
+                **base_env(self.folder),
+                "PATH": f"{NF_BUILD.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+                "NORTHFLANK_BASE_URL": server.url,
+                "NORTHFLANK_API_TOKEN": server.admin_token,
+            }
+            return _run(["bash", "-c", code], cwd=self.folder, env=env)
+        if key == "python":
+            script = self.folder / "example.py"
+            script.write_text(code, encoding="utf-8")
+            return _run([sys.executable, script], cwd=self.folder, env=_client_env(server))
+        assert self.typescript_package is not None
+        modules = self.folder / "node_modules"
+        if not modules.exists():
+            modules.mkdir()
+            link = modules / "northflank-build"
+            link.symlink_to(self.typescript_package, target_is_directory=True)
+        script = self.folder / "example.mjs"
+        script.write_text(code, encoding="utf-8")
+        env = _client_env(server, **_node_path())
+        return _run(["node", script], cwd=self.folder, env=env)
+
+
+@pytest.fixture
+def runner(request: pytest.FixtureRequest, tmp_path: Path) -> Runner:
+    """The TypeScript package is built (once a session) only for a test that runs it."""
+    needs_node = "typescript" in request.node.name or "any_order" in request.node.name
+    package = request.getfixturevalue("typescript_package") if needs_node else None
+    if "curl" in request.node.name or "any_order" in request.node.name:
+        request.getfixturevalue("curl")
+    return Runner(tmp_path, package)
+
+
+def _service(server: LiveSandbox, service_id: str) -> httpx.Response:
+    url = f"{server.url}/v1/projects/{PROJECT}/services/{service_id}"
+    return httpx.get(url, headers=server.headers, timeout=RUN_SECONDS)
+
+
+def _put(server: LiveSandbox, name: str) -> None:
+    url = f"{server.url}/v1/projects/{PROJECT}/services/build"
+    answer = httpx.put(url, json=create_body(name), headers=server.headers, timeout=RUN_SECONDS)
+    assert answer.status_code == 200, answer.text
+
+
+OTHERS = ("Docs Alpha", "Docs Beta", "Docs Gamma")
+"""Services a list example walks over (with its page size of 2: two pages)."""
+
+
+def _check_state(operation_id: str, server: LiveSandbox, stdout: str) -> None:
+    """What the operation's example leaves behind, and what it printed of it."""
+    if operation_id == "listServices":
+        listed = sorted(set(re.findall(r"docs-(?:alpha|beta|gamma)", stdout)))
+        assert listed[:2] == ["docs-alpha", "docs-beta"], stdout  # at least the first page
+        return
+    if operation_id == "createBuildService":
+        assert CREATED in stdout, stdout
+        assert _service(server, CREATED).status_code == 404, "the create example cleans up"
+        return
+    if operation_id == "deleteService":
+        assert _service(server, SERVICE).status_code == 404
+        return
+    assert SERVICE in stdout, stdout
+    service = _service(server, SERVICE)
+    assert service.status_code == 200, service.text
+    if operation_id == "patchBuildService":
+        patch = _first_example(
+            OPERATIONS[operation_id]["requestBody"]["content"]["application/json"]
+        )
+        data = service.json()["data"]
+        assert data["description"] == patch["description"]
+        dockerfile = data["buildSettings"]["dockerfile"]
+        assert (
+            dockerfile["dockerFilePath"] == patch["buildSettings"]["dockerfile"]["dockerFilePath"]
+        )
+
+
+@pytest.mark.parametrize("key", EXAMPLE_KEYS)
+@pytest.mark.parametrize("operation_id", list(OPERATIONS))
+def test_example_runs_twice_on_a_fresh_sandbox(
+    blocks: dict[str, str], runner: Runner, sandbox: LiveSandbox, operation_id: str, key: str
 ) -> None:
-    name = _fresh_name("TypeScript")
-    modules = tmp_path / "node_modules"
-    modules.mkdir()
-    (modules / "northflank-build").symlink_to(typescript_package, target_is_directory=True)
-    script = tmp_path / "example.mjs"
-    script.write_text(_with_name(blocks[TYPESCRIPT], name), encoding="utf-8")
-    done = _run(["node", script], cwd=tmp_path, env=_client_env(sandbox, **_node_path()))
+    """As printed, twice: the second run meets what the first left, and still succeeds."""
+    for name in OTHERS:
+        _put(sandbox, name)
+    block = f"{operation_id}.code.{key}"
+    for attempt in (1, 2):
+        done = runner.run(block, blocks[block], sandbox)
+        assert done.returncode == 0, f"run {attempt}:\n{done.stdout}\n{done.stderr}"
+        assert '"status":409' not in done.stdout.replace(" ", ""), done.stdout
+        _check_state(operation_id, sandbox, done.stdout)
+
+
+def test_python_list_example_walks_every_page(
+    blocks: dict[str, str], runner: Runner, sandbox: LiveSandbox
+) -> None:
+    for name in OTHERS:
+        _put(sandbox, name)
+    done = runner.run("listServices.code.python", blocks["listServices.code.python"], sandbox)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == name.lower().replace(" ", "-")
+    assert done.stdout.split() == ["docs-alpha", "docs-beta", "docs-gamma"]
+
+
+def test_typescript_list_example_gathers_every_page(
+    blocks: dict[str, str], runner: Runner, sandbox: LiveSandbox
+) -> None:
+    for name in OTHERS:
+        _put(sandbox, name)
+    block = "listServices.code.typescript"
+    done = runner.run(block, blocks[block], sandbox)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["docs-alpha", "docs-beta", "docs-gamma"]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_every_example_in_any_order(
+    blocks: dict[str, str], runner: Runner, sandbox: LiveSandbox, seed: int
+) -> None:
+    """All the page's examples on one sandbox, shuffled: none fails, none meets a 409."""
+    order = list(EXAMPLE_BLOCKS)
+    random.Random(seed).shuffle(order)
+    failed = {}
+    for block in order:
+        done = runner.run(block, blocks[block], sandbox)
+        if done.returncode != 0 or '"status":409' in done.stdout.replace(" ", ""):
+            failed[block] = done.stdout[-500:] + done.stderr[-500:]
+    assert failed == {}, order
+
+
+def test_examples_say_how_they_stay_rerunnable(blocks: dict[str, str]) -> None:
+    """Put is shown as the retry-safe way; create cleans up; the others put first."""
+    for key in EXAMPLE_KEYS:
+        assert "Retry-safe" in blocks[f"putBuildService.code.{key}"], key
+        create = blocks[f"createBuildService.code.{key}"]
+        for words in ("409 Conflict", "retry-safe way", "Clean up", "Another Example Service"):
+            assert words in create, (key, words)
+        for operation_id in ("getService", "patchBuildService", "deleteService"):
+            code = blocks[f"{operation_id}.code.{key}"]
+            assert "put creates it" in code, (operation_id, key)
+        assert "put creates it" not in blocks[f"listServices.code.{key}"], key
 
 
 # --------------------------------------------------------------------------- in the browser
@@ -330,6 +446,7 @@ def browsed(tmp_path_factory: pytest.TempPathFactory) -> Browsed:
             NF_DOCS_SCREENSHOT=str(screenshot),
             NF_CHROMIUM=CHROMIUM,
             NF_PLAYWRIGHT=str(TOOLS_NODE / "package.json"),
+            NF_DOCS_DEEP_LINK=DEEP_LINK,
         )
         done = _run(["node", PAGE_SCRIPT], cwd=folder, env=env, timeout=BROWSER_SECONDS)
     finally:
@@ -363,22 +480,32 @@ def test_page_runs_without_errors(browsed: Browsed) -> None:
 
 
 def test_each_tab_shows_its_panel_only(browsed: Browsed) -> None:
-    tabs = browsed.result["tabs"]
-    assert [tab["label"] for tab in tabs] == ["curl", "nf-build", "Python", "TypeScript"]
-    panels = {tab["controls"] for tab in tabs}
-    for tab in tabs:
-        assert tab["visible"] == [tab["controls"]], tab
-        assert set(tab["hidden"]) == panels - {tab["controls"]}, tab
-        assert tab["selected"] == [tab["controls"].replace(".example.", ".tab.")], tab
+    """Every operation's tabs; each switches its own operation's panels."""
+    assert sorted(browsed.result["tabs"]) == sorted(OPERATIONS)
+    for operation_id, tabs in browsed.result["tabs"].items():
+        assert [tab["label"] for tab in tabs] == ["curl", "nf-build", "Python", "TypeScript"]
+        panels = {tab["controls"] for tab in tabs}
+        assert panels == {f"{operation_id}.example.{key}" for key in EXAMPLE_KEYS}
+        for tab in tabs:
+            assert tab["visible"] == [tab["controls"]], tab
+            assert set(tab["hidden"]) == panels - {tab["controls"]}, tab
+            assert tab["selected"] == [tab["controls"].replace(".example.", ".tab.")], tab
 
 
 def test_expand_and_collapse_all(browsed: Browsed) -> None:
+    """In every section with a tree: every body, response and error envelope."""
     expand = browsed.result["expand"]
-    total = expand["before"]["total"]
-    assert total >= 10
-    assert expand["before"] == {"total": total, "open": 0}
-    assert expand["afterExpand"] == {"total": total, "open": total}
-    assert expand["afterCollapse"] == {"total": total, "open": 0}
+    with_body = [op for op, spec in OPERATIONS.items() if "requestBody" in spec]
+    assert sorted(expand) == sorted(
+        [f"{op}.{section}" for op in OPERATIONS for section in ("responses", "errors")]
+        + [f"{op}.request-body" for op in with_body]
+    )
+    assert expand["createBuildService.request-body"]["before"]["total"] >= 10
+    for section, state in expand.items():
+        total = state["before"]["total"]
+        assert state["before"] == {"total": total, "open": 0}, section
+        assert state["afterExpand"] == {"total": total, "open": total}, section
+        assert state["afterCollapse"] == {"total": total, "open": 0}, section
 
 
 def test_examples_in_the_browser_are_the_source_text(
@@ -394,10 +521,11 @@ def test_examples_in_the_browser_are_the_source_text(
 
 
 def test_copy_button_copies_its_example(browsed: Browsed) -> None:
-    copy = browsed.result["copy"]
-    assert copy["target"] == CURL
-    assert copy["label"] == "Copied"
-    assert copy["clipboard"] == copy["expected"] != ""
+    assert sorted(browsed.result["copy"]) == sorted(OPERATIONS)
+    for operation_id, copy in browsed.result["copy"].items():
+        assert copy["target"] == f"{operation_id}.code.curl"
+        assert copy["label"] == "Copied"
+        assert copy["clipboard"] == copy["expected"] != ""
 
 
 def test_hash_change_reveals_a_nested_row(browsed: Browsed) -> None:
@@ -453,8 +581,9 @@ def test_without_javascript(browsed: Browsed) -> None:
     no_script = browsed.result["noScript"]
     assert no_script["scriptRan"] is False
     assert [p["id"] for p in no_script["panels"]] == [
-        f"{OPERATION_ID}.example.{key}" for key in EXAMPLE_KEYS
+        f"{op}.example.{key}" for op in browsed.result["operations"] for key in EXAMPLE_KEYS
     ]
+    assert sorted(browsed.result["operations"]) == sorted(OPERATIONS)
     for panel in no_script["panels"]:
         assert panel["visible"], panel
         assert panel["headingVisible"], panel
@@ -462,7 +591,9 @@ def test_without_javascript(browsed: Browsed) -> None:
     assert not no_script["tablistVisible"]
     assert not no_script["copyVisible"]
     assert not no_script["treeToolsVisible"]
-    assert no_script["bodyDetails"] == browsed.result["expand"]["before"]
+    assert no_script["details"] == {
+        section: state["before"] for section, state in browsed.result["expand"].items()
+    }
     assert no_script["detailsTotal"] == browsed.result["detailsTotal"]
     assert no_script["fieldRows"] == len(browsed.result["fields"])
     assert no_script["summaryOpens"] is True
@@ -591,16 +722,28 @@ def _media_schema(owner: dict[str, Any]) -> dict[str, Any]:
 
 
 @functools.cache
-def _expected() -> dict[str, list[tuple[str, Field]]]:
-    """Per prefix, (path, field) for every property of the spec, in document order."""
-    errors = [r for status, r in OPERATION["responses"].items() if int(status) >= 400]
-    error_schemas = {json.dumps(_media_schema(r), sort_keys=True) for r in errors}
-    assert len(error_schemas) == 1, "the page shows one error envelope"
-    return {
-        "body": list(_walk(_media_schema(OPERATION["requestBody"]), ())),
-        "response": list(_walk(_media_schema(OPERATION["responses"]["200"]), ())),
-        "error": list(_walk(_media_schema(errors[0]), ())),
-    }
+def _expected() -> dict[tuple[str, str], list[tuple[str, Field]]]:
+    """Per (operation, prefix), (path, field) for every property the spec gives its body,
+    success response and error responses, in document order."""
+    expected = {}
+    for operation_id, op in OPERATIONS.items():
+        errors = [r for status, r in op["responses"].items() if int(status) >= 400]
+        error_schemas = {json.dumps(_media_schema(r), sort_keys=True) for r in errors}
+        assert len(error_schemas) == 1, f"{operation_id}: the page shows one error envelope"
+        if "requestBody" in op:
+            expected[operation_id, "body"] = list(_walk(_media_schema(op["requestBody"]), ()))
+        expected[operation_id, "response"] = list(_walk(_media_schema(_success(op)[1]), ()))
+        expected[operation_id, "error"] = list(_walk(_media_schema(errors[0]), ()))
+    return expected
+
+
+TREES = sorted(
+    (operation_id, prefix)
+    for operation_id, op in OPERATIONS.items()
+    for prefix in ("body", "response", "error")
+    if prefix != "body" or "requestBody" in op
+)
+"""Every (operation, prefix) whose rows the page shows."""
 
 
 CONSTRAINT_TEXTS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -655,9 +798,9 @@ def _shown(row: dict[str, Any]) -> Field:
     )
 
 
-def _rows(browsed: Browsed) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-    """Per prefix, (path, row) for every li.field the browser saw, in document order."""
-    rows: dict[str, list[tuple[str, dict[str, Any]]]] = {prefix: [] for prefix in SECTIONS.values()}
+def _rows(browsed: Browsed) -> dict[tuple[str, str], list[tuple[str, dict[str, Any]]]]:
+    """Per (operation, prefix), (path, row) for every li.field the browser saw, in order."""
+    rows: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {key: [] for key in TREES}
     for row in browsed.result["fields"]:
         if row["section"] in SECTIONS:
             rows[SECTIONS[row["section"]]].append((row["path"] or row["name"], row))
@@ -677,11 +820,18 @@ def test_constraint_texts_read_back() -> None:
     )
 
 
-@pytest.mark.parametrize("prefix", ["body", "response", "error"])
-def test_every_spec_field_is_shown(browsed: Browsed, prefix: str) -> None:
+def test_every_tree_is_on_the_page(browsed: Browsed) -> None:
+    seen = {
+        SECTIONS[row["section"]] for row in browsed.result["fields"] if row["section"] in SECTIONS
+    }
+    assert sorted(seen) == TREES
+
+
+@pytest.mark.parametrize(("operation_id", "prefix"), TREES)
+def test_every_spec_field_is_shown(browsed: Browsed, operation_id: str, prefix: str) -> None:
     """The same paths, in the same order, each with its type, badges and constraints."""
-    expected = _expected()[prefix]
-    rows = _rows(browsed)[prefix]
+    expected = _expected()[operation_id, prefix]
+    rows = _rows(browsed)[operation_id, prefix]
     assert [path for path, _ in rows] == [path for path, _ in expected]
     wrong = {
         path: {"spec": want, "page": got}
@@ -691,23 +841,20 @@ def test_every_spec_field_is_shown(browsed: Browsed, prefix: str) -> None:
     assert wrong == {}
 
 
-@pytest.mark.parametrize("prefix", ["body", "response", "error"])
-def test_rows_are_anchored_at_their_paths(browsed: Browsed, prefix: str) -> None:
+@pytest.mark.parametrize(("operation_id", "prefix"), TREES)
+def test_rows_are_anchored_at_their_paths(browsed: Browsed, operation_id: str, prefix: str) -> None:
     """The first row of each path has the id ``<operationId>.<prefix>.<path>``; a repeated one
     has none."""
     seen: set[str] = set()
-    for path, row in _rows(browsed)[prefix]:
-        anchor = f"{OPERATION_ID}.{prefix}.{path}"
+    for path, row in _rows(browsed)[operation_id, prefix]:
+        anchor = f"{operation_id}.{prefix}.{path}"
         assert row["id"] == (None if path in seen else anchor), row
         seen.add(path)
         if row["id"]:
             assert row["href"] == f"#{anchor}", row
         assert row["visible"], f"{anchor} is hidden with every <details> open"
-        assert row["parent"] == (row["type"] == "one of" or _has_fields(prefix, path)), row
-
-
-def _has_fields(prefix: str, path: str) -> bool:
-    return any(p.startswith(f"{path}.") for p, _ in _expected()[prefix])
+        has_fields = any(p.startswith(f"{path}.") for p, _ in _expected()[operation_id, prefix])
+        assert row["parent"] == (row["type"] == "one of" or has_fields), row
 
 
 def test_deep_link_row_is_in_the_dockerfile_alternative(browsed: Browsed) -> None:
@@ -716,53 +863,83 @@ def test_deep_link_row_is_in_the_dockerfile_alternative(browsed: Browsed) -> Non
     assert rows[DEEP_LINK]["required"] is True
 
 
-def test_path_parameters_are_shown(tree: Any) -> None:
-    """The table of path parameters: a row per parameter, anchored, with type and badges."""
-    [table] = [element for element in tree.iter("table") if element.get("data-location") == "path"]
+def _parameter(node: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in node:
+        return dict(SPEC["components"]["parameters"][node["$ref"].rsplit("/", 1)[-1]])
+    return node
+
+
+def _parameter_constraints(schema: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    keys = (*STRING_AND_NUMBER_KEYWORDS, *ARRAY_KEYWORDS)
+    return tuple(sorted((key, schema[key]) for key in keys if key in schema))
+
+
+def test_parameter_tables_are_shown(tree: Any) -> None:
+    """For every operation, a table per location, a row per parameter: anchored, with its
+    type, badges, description and constraints."""
     shown = []
-    for row in table.iter("tr"):
-        if row.get("class") != "parameter":
+    for table in tree.iter("table"):
+        location = table.get("data-location")
+        if location is None:
             continue
-        name = next(a for a in row.iter("a") if a.get("class") == "name")
-        badges = {"".join(b.itertext()) for b in row.iter("span") if "badge" in b.get("class", "")}
-        cells = row.findall("td")
-        description = next(p for p in cells[2].iter("p") if p.get("class") == "description")
-        shown.append(
-            (
-                row.get("id"),
-                name.get("href"),
-                "".join(name.itertext()),
-                "".join(cells[1].itertext()),
-                "required" in badges,
-                " ".join("".join(description.itertext()).split()),
+        for row in table.iter("tr"):
+            if row.get("class") != "parameter":
+                continue
+            name = next(a for a in row.iter("a") if a.get("class") == "name")
+            badges = {
+                "".join(b.itertext()) for b in row.iter("span") if "badge" in b.get("class", "")
+            }
+            cells = row.findall("td")
+            description = next(p for p in cells[2].iter("p") if p.get("class") == "description")
+            constraints = [
+                "".join(item.itertext())
+                for ul in cells[2].iter("ul")
+                if ul.get("class") == "constraints"
+                for item in ul.iter("li")
+            ]
+            shown.append(
+                (
+                    row.get("id"),
+                    name.get("href"),
+                    "".join(name.itertext()),
+                    "".join(cells[1].itertext()),
+                    "required" in badges,
+                    " ".join("".join(description.itertext()).split()),
+                    _read_constraints(constraints),
+                )
             )
-        )
-    assert shown == [
-        (
-            f"{OPERATION_ID}.path.{p['name']}",
-            f"#{OPERATION_ID}.path.{p['name']}",
-            p["name"],
-            p["schema"]["type"],
-            p["required"],
-            p["description"],
-        )
-        for p in OPERATION["parameters"]
-        if p["in"] == "path"
-    ]
+    expected = []
+    for operation_id, op in OPERATIONS.items():
+        parameters = [_parameter(p) for p in op.get("parameters", [])]
+        for location in ("path", "query", "header"):
+            for p in parameters:
+                if p["in"] != location:
+                    continue
+                anchor = f"{operation_id}.{location}.{p['name']}"
+                expected.append(
+                    (
+                        anchor,
+                        f"#{anchor}",
+                        p["name"],
+                        p["schema"]["type"],
+                        p.get("required", False),
+                        _words(p["description"]),
+                        _parameter_constraints(p["schema"]),
+                    )
+                )
+    assert sorted(shown) == sorted(expected)
+    assert any(row[0].split(".")[1] == "query" for row in expected)
 
 
 def test_item_and_value_descriptions_are_shown(browsed: Browsed) -> None:
-    rows = {
-        f"{SECTIONS[row['section']]}.{row['path'] or row['name']}": row
-        for row in browsed.result["fields"]
-        if row["section"] in SECTIONS and row["id"]
-    }
+    rows = {row["id"]: row for row in browsed.result["fields"] if row["id"]}
     missing = {
-        f"{prefix}.{path}": field.value_description
-        for prefix, fields in _expected().items()
+        f"{operation_id}.{prefix}.{path}": field.value_description
+        for (operation_id, prefix), fields in _expected().items()
         for path, field in fields
         if field.value_description
-        and field.value_description not in (rows[f"{prefix}.{path}"]["description"] or "")
+        and field.value_description
+        not in (rows[f"{operation_id}.{prefix}.{path}"]["description"] or "")
     }
     assert missing == {}
 

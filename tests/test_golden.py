@@ -5,15 +5,13 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from codegen.write import is_build_output
+from tests.conftest import assert_mypy_strict
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "spec" / "openapi.yaml"
@@ -49,27 +47,7 @@ def _build_outputs(root: Path):
 
 def test_generated_package_passes_mypy_strict(fresh, tmp_path):
     package = fresh / PACKAGE
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--config-file",  # the repo's settings (pydantic plugin), as `nox -s typecheck`
-            str(ROOT / "pyproject.toml"),
-            "--cache-dir",
-            str(tmp_path / "mypy_cache"),
-            str(package),
-        ],
-        cwd=package.parent,
-        env={**os.environ, "MYPYPATH": str(package.parent)},
-        capture_output=True,
-        encoding="utf-8",
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    modules = len(list(package.rglob("*.py")))
-    assert f"no issues found in {modules} source files" in result.stdout
+    assert_mypy_strict(package, tmp_path / "mypy_cache")
 
 
 def test_every_file_starts_with_the_provenance_line(fresh, read_tree):
@@ -105,11 +83,13 @@ def test_check_passes_on_the_repo(run_codegen):
 
 
 def test_check_names_stale_files_after_a_description_change(tmp_path, run_codegen):
-    old = "description: Identifier for the service\n"
+    old = "description: When the service was created, as ISO-8601 in UTC"
     text = SPEC.read_text(encoding="utf-8")
     assert text.count(old) == 1
     spec = tmp_path / "openapi.yaml"
-    spec.write_text(text.replace(old, "description: Identifier of the service\n"), "utf-8")
+    spec.write_text(
+        text.replace(old, "description: When the service was made, as ISO-8601 in UTC"), "utf-8"
+    )
 
     result = run_codegen("--check", "--spec", spec)
 

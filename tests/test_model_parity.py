@@ -22,9 +22,11 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from northflank_build.models import (
+    BuildServiceResponse,
     CreateBuildServiceRequest,
     CreateBuildServiceResponse,
     ErrorResponse,
+    PatchBuildServiceRequest,
 )
 from pydantic import BaseModel, ValidationError
 from schemathesis import GenerationMode
@@ -41,8 +43,12 @@ MUTATION_CASES = 6_000
 SCHEMATHESIS_CASES = 500  # per generation mode
 
 REQUEST = "CreateBuildServiceRequest"
+PATCH_REQUEST = "PatchBuildServiceRequest"
+PATCH_PATH = "/v1/projects/{projectId}/services/build/{serviceId}"
 MODELS: dict[str, type[BaseModel]] = {
     REQUEST: CreateBuildServiceRequest,
+    PATCH_REQUEST: PatchBuildServiceRequest,
+    "BuildServiceResponse": BuildServiceResponse,
     "CreateBuildServiceResponse": CreateBuildServiceResponse,
     "ErrorResponse": ErrorResponse,
 }
@@ -274,14 +280,53 @@ def seeds(schema: str) -> list[Any]:
         buildpack["infrastructure"] = {"architecture": "arm"}
         buildpack["vcsData"]["vcsLinkId"] = "0123456789abcdef01234567"
         return [request, buildpack]
+    if schema == PATCH_REQUEST:
+        return patch_seeds()
     if schema == "CreateBuildServiceResponse":
         return [example("200", "dockerfileBuild")]
+    if schema == "BuildServiceResponse":
+        return [patch_example("200", "newDockerfile")]
     return [example("409", "conflict")]
+
+
+def patch_example(where: str, name: str) -> Any:
+    """A copy of an example of the patch operation: "request", or a response status."""
+    operation = SPEC["paths"][PATCH_PATH]["patch"]
+    if where == "request":
+        media = operation["requestBody"]["content"]["application/json"]
+    else:
+        media = operation["responses"][where]["content"]["application/json"]
+    return copy.deepcopy(media["examples"][name]["value"])
+
+
+def patch_seeds() -> list[Any]:
+    """The spec's patch example; a change of every field (a Dockerfile build); a switch to a
+    Buildpack build with new billing and tags."""
+    request = example("request", "dockerfileBuild")
+    everything = {key: value for key, value in request.items() if key != "name"}
+    everything["vcsData"] = {"accountLogin": "someone-else"}
+    everything["disabledCI"] = True
+    switch = {
+        "buildSettings": {
+            "storage": {"ephemeralStorage": {"storageSize": 32768}},
+            "buildpack": {"builder": "PAKETO_FULL", "buildContext": "/app", "useCache": True},
+        },
+        "billing": {"buildPlan": "nf-compute-400", "gpu": {"configuration": {"gpuCount": 1}}},
+        "tags": ["team-a", "prod"],
+        "vcsData": {"vcsLinkId": "0123456789abcdef01234567", "projectType": "gitlab"},
+    }
+    return [patch_example("request", "newDockerfile"), everything, switch]
 
 
 @pytest.mark.parametrize(
     ("schema", "cases"),
-    [(REQUEST, MUTATION_CASES), ("CreateBuildServiceResponse", 1_000), ("ErrorResponse", 300)],
+    [
+        (REQUEST, MUTATION_CASES),
+        (PATCH_REQUEST, MUTATION_CASES // 2),
+        ("CreateBuildServiceResponse", 1_000),
+        ("BuildServiceResponse", 1_000),
+        ("ErrorResponse", 300),
+    ],
 )
 def test_mutated_bodies_get_the_spec_verdict(schema: str, cases: int) -> None:
     rng = random.Random(f"parity-{schema}")
@@ -299,16 +344,22 @@ def test_mutated_bodies_get_the_spec_verdict(schema: str, cases: int) -> None:
 
 # --- schemathesis: bodies valid and invalid by construction --------------------------------
 
-_OPERATION = schemathesis.openapi.from_path(str(SPEC_PATH))[OPERATION_PATH]["POST"]
+_SCHEMA = schemathesis.openapi.from_path(str(SPEC_PATH))
+_OPERATIONS = {
+    REQUEST: _SCHEMA[OPERATION_PATH]["POST"],
+    PATCH_REQUEST: _SCHEMA[PATCH_PATH]["PATCH"],
+}
+"""The operation whose request body each request schema is."""
 
 
-def _json_bodies(mode: GenerationMode) -> st.SearchStrategy[Any]:
-    return _OPERATION.as_strategy(generation_mode=mode).map(lambda case: case.body)
+def _json_bodies(mode: GenerationMode, schema: str = REQUEST) -> st.SearchStrategy[Any]:
+    return _OPERATIONS[schema].as_strategy(generation_mode=mode).map(lambda case: case.body)
 
 
+@pytest.mark.parametrize("schema", [REQUEST, PATCH_REQUEST])
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_generated_bodies_get_the_spec_verdict(mode: GenerationMode) -> None:
-    tally = Tally(REQUEST)
+def test_generated_bodies_get_the_spec_verdict(mode: GenerationMode, schema: str) -> None:
+    tally = Tally(schema)
 
     @settings(
         max_examples=SCHEMATHESIS_CASES,
@@ -317,7 +368,7 @@ def test_generated_bodies_get_the_spec_verdict(mode: GenerationMode) -> None:
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(_json_bodies(mode))
+    @given(_json_bodies(mode, schema))
     def judge(body: Any) -> None:
         if isinstance(body, bytes | bytearray):
             return  # not a JSON document: no schema verdict to compare
@@ -330,14 +381,16 @@ def test_generated_bodies_get_the_spec_verdict(mode: GenerationMode) -> None:
     assert tally.total >= SCHEMATHESIS_CASES // 2
 
 
-@pytest.mark.parametrize("name", ["request", "200", "409"])
+@pytest.mark.parametrize("name", ["request", "200", "409", "patch", "patch 200"])
 def test_seed_examples_are_valid_for_both(name: str) -> None:
-    schema, example_name = {
-        "request": (REQUEST, "dockerfileBuild"),
-        "200": ("CreateBuildServiceResponse", "dockerfileBuild"),
-        "409": ("ErrorResponse", "conflict"),
+    schema, where, example_name = {
+        "request": (REQUEST, "request", "dockerfileBuild"),
+        "200": ("CreateBuildServiceResponse", "200", "dockerfileBuild"),
+        "409": ("ErrorResponse", "409", "conflict"),
+        "patch": (PATCH_REQUEST, "request", "newDockerfile"),
+        "patch 200": ("BuildServiceResponse", "200", "newDockerfile"),
     }[name]
-    body = example(name, example_name)
+    body = (patch_example if name.startswith("patch") else example)(where, example_name)
     assert oracle_for(schema).is_valid(body)
     assert model_accepts(MODELS[schema], body)
 

@@ -200,7 +200,6 @@ def _operation_doc(api: Api, schemas: Mapping[str, Any], op: Operation) -> Opera
     success = next(r for r in op.responses if r.status == op.success_status)
     failures = [r for r in op.responses if r.status >= 400]
     error_model = next((r.model for r in failures if r.model), None)
-    body = _body_example(api, op)
     return OperationDoc(
         operation=op,
         anchor=prefix,
@@ -229,7 +228,7 @@ def _operation_doc(api: Api, schemas: Mapping[str, Any], op: Operation) -> Opera
         ),
         error_rows=_tree(schemas, error_model, f"{prefix}.error"),
         error_headers=_common_headers(failures),
-        examples=_examples(api, schemas, op, body),
+        examples=_examples(api, schemas, op),
     )
 
 
@@ -389,11 +388,12 @@ def _value_schema(schemas: Mapping[str, Any], schema: Mapping[str, Any]) -> dict
 
 
 def _inner_object(schemas: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The object whose fields nest under this row: its own, or each map value's."""
-    if "properties" in schema:
+    """The object whose fields nest under this row: its own, or each map value's; none for
+    an object without fields (``{"data": {}}``), which is a leaf."""
+    if schema.get("properties"):
         return dict(schema)
     values = _value_schema(schemas, schema)
-    if values is not None and "properties" in values:
+    if values is not None and values.get("properties"):
         return values
     return None
 
@@ -455,6 +455,49 @@ def _pretty(json_text: str | None) -> str | None:
 
 
 # --------------------------------------------------------------------------- the examples
+#
+# Each operation's examples run as printed, in any order, as often as one likes:
+#
+# * an operation acting on a resource by id (``getService`` with ``serviceId``
+#   ``example-service``) first makes it with the idempotent ``PUT`` whose response
+#   example returns that id: put creates it, or puts it back, and never answers 409;
+# * an operation that may answer 409 (a ``POST`` create) sends a name of its own
+#   (``Another ...``), then deletes what it made, by the id its answer gives, with the
+#   ``DELETE`` whose path takes that id; so it runs again without a 409;
+# * the others (the ``PUT`` itself, a list) need neither.
+#
+# All of it comes from the IR: methods, statuses, parameter examples, response examples.
+
+
+@dataclass(frozen=True)
+class _Call:
+    operation: Operation
+    parameters: tuple[tuple[Parameter, Any], ...]
+    body: Any | None
+
+
+@dataclass(frozen=True)
+class _Cleanup:
+    """The ``DELETE`` that removes what the call made; ``by`` is its parameter taking the id."""
+
+    operation: Operation
+    parameters: tuple[tuple[Parameter, Any], ...]
+    by: Parameter
+
+
+@dataclass(frozen=True)
+class _Plan:
+    setup: _Call | None
+    call: _Call
+    cleanup: _Cleanup | None
+    retry_safe: Operation | None
+    """The idempotent ``PUT`` of the same body, named where the call may answer 409."""
+
+
+OWN_NAME_FIELD = "name"
+"""The body field whose value a conflicting create makes its own."""
+OWN_NAME_PREFIX = "Another"
+"""``Example Service`` -> ``Another Example Service``: what a create's example sends."""
 
 
 def _body_example(api: Api, op: Operation) -> Any | None:
@@ -480,6 +523,114 @@ def _example_parameters(op: Operation) -> tuple[tuple[Parameter, Any], ...]:
     return tuple(chosen)
 
 
+def _example_id(op: Operation) -> str | None:
+    """The id of the result in the operation's success example, if it has one."""
+    success = next(r for r in op.responses if r.status == op.success_status)
+    if success.example_json is None or op.result_id is None:
+        return None
+    result = json.loads(success.example_json)
+    if op.result_attribute is not None:
+        result = result.get(op.result_attribute)
+    value = result.get(op.result_id) if isinstance(result, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _call(api: Api, op: Operation) -> _Call:
+    return _Call(op, _example_parameters(op), _body_example(api, op))
+
+
+def _setup(api: Api, maker: Operation, changes: Any | None) -> _Call:
+    """The ``PUT`` that makes what a call acts on. Its body: the first example of its body
+    model that already has every field the call's body sets (so that a patch changes
+    values, not shapes), else its own."""
+    own = _call(api, maker)
+    for candidate in (maker, *api.operations):
+        if candidate.request_model != maker.request_model or not candidate.request_example_json:
+            continue
+        body = json.loads(candidate.request_example_json)
+        if changes is None or _covers(body, changes):
+            return replace(own, body=body)
+    return own
+
+
+def _covers(body: Any, changes: Any) -> bool:
+    """Whether ``body`` has every field ``changes`` sets, at every depth."""
+    if not isinstance(changes, dict):
+        return True
+    return isinstance(body, dict) and all(
+        key in body and _covers(body[key], value) for key, value in changes.items()
+    )
+
+
+def _plan(api: Api, op: Operation) -> _Plan:
+    puts = [o for o in api.operations if o.method == "PUT" and _example_id(o) is not None]
+    made = {_example_id(o): o for o in puts}
+    call = _call(api, op)
+    setup = None
+    if op.method != "PUT":
+        maker = next((made[p.example] for p in op.path_parameters if p.example in made), None)
+        setup = None if maker is None else _setup(api, maker, call.body)
+    cleanup = _cleanup(api, op) if any(r.status == 409 for r in op.responses) else None
+    retry_safe = None
+    if cleanup is not None:
+        if isinstance(call.body, dict) and isinstance(call.body.get(OWN_NAME_FIELD), str):
+            own = f"{OWN_NAME_PREFIX} {call.body[OWN_NAME_FIELD]}"
+            call = replace(call, body={**call.body, OWN_NAME_FIELD: own})
+        retry_safe = next((o for o in puts if o.request_model == op.request_model), None)
+    return _Plan(setup, call, cleanup, retry_safe)
+
+
+def _cleanup(api: Api, op: Operation) -> _Cleanup | None:
+    """The ``DELETE`` taking, besides the call's own path parameters, the id the call's
+    success example returns."""
+    made = _example_id(op)
+    if made is None:
+        return None
+    own = {p.name for p in op.path_parameters}
+    for candidate in api.operations:
+        if candidate.method != "DELETE":
+            continue
+        extra = [p for p in candidate.path_parameters if p.name not in own]
+        if len(extra) == 1 and extra[0].example == made:
+            parameters = tuple(
+                (p, v) for p, v in _example_parameters(candidate) if p.location == "path"
+            )
+            return _Cleanup(candidate, parameters, extra[0])
+    return None
+
+
+def _noun(model: str | None) -> str:
+    """The last word of a model's name: ``BuildService`` -> ``service``."""
+    return PythonIdentifier(split_words(model or "result")[-1])
+
+
+def _setup_note(plan: _Plan, comment: str) -> str:
+    assert plan.setup is not None
+    noun = _noun(plan.setup.operation.result_model)
+    return (
+        f"{comment} First the {noun} this acts on: put creates it, or puts it back as "
+        "written (retry-safe).\n"
+    )
+
+
+def _conflict_note(plan: _Plan, comment: str, retry_safe: str) -> str:
+    if plan.retry_safe is None:
+        return f"{comment} Sent twice with the same name, this is a 409 Conflict.\n"
+    return (
+        f"{comment} Sent twice with the same name, this is a 409 Conflict; "
+        f"{retry_safe} is the retry-safe way.\n"
+    )
+
+
+def _retry_safe_alone(plan: _Plan) -> bool:
+    """A ``PUT`` shown on its own, which the examples say may be sent again."""
+    return plan.call.operation.method == "PUT" and plan.setup is None
+
+
+CLEANUP_NOTE = "Clean up, so that the example runs again."
+RETRY_SAFE_NOTE = "Retry-safe: run it again and the answer is the same, never a 409."
+
+
 def _wire(value: Any) -> str:
     """A parameter value as the URL or a header carries it."""
     return json.dumps(value) if isinstance(value, bool) else str(value)
@@ -490,18 +641,16 @@ def _ts_key(name: str) -> str:
     return name if TS_IDENTIFIER.fullmatch(name) else json.dumps(name)
 
 
-def _examples(
-    api: Api, schemas: Mapping[str, Any], op: Operation, body: Any | None
-) -> tuple[Example, ...]:
-    parameters = _example_parameters(op)
+def _examples(api: Api, schemas: Mapping[str, Any], op: Operation) -> tuple[Example, ...]:
+    plan = _plan(api, op)
     item_id = op.pagination is not None and "id" in schemas[op.pagination.item_model].get(
         "required", []
     )
     tabs = (
-        ("curl", "curl", "shell", _curl(op, parameters, body)),
-        ("cli", api.package.cli_name, "shell", _cli(api, op, parameters, body)),
-        ("python", "Python", "python", _python(api, op, parameters, body, item_id)),
-        ("typescript", "TypeScript", "typescript", _typescript(api, op, parameters, body, item_id)),
+        ("curl", "curl", "shell", _curl(plan)),
+        ("cli", api.package.cli_name, "shell", _cli(api, plan)),
+        ("python", "Python", "python", _python(api, plan, item_id)),
+        ("typescript", "TypeScript", "typescript", _typescript(api, plan, item_id)),
     )
     prefix = op.operation_id
     return tuple(
@@ -518,11 +667,26 @@ def _examples(
     )
 
 
-def _curl(op: Operation, parameters: tuple[tuple[Parameter, Any], ...], body: Any | None) -> str:
-    path = op.path.format_map({p.name: _wire(v) for p, v in parameters if p.location == "path"})
+# --- curl
+
+
+def _curl_command(
+    call: _Call,
+    *,
+    quiet: bool = False,
+    silent: bool = False,
+    path_values: Mapping[str, str] | None = None,
+) -> str:
+    """The command; ``quiet``: no output unless it fails; ``silent``: no progress meter
+    (its output is captured)."""
+    op, parameters, body = call.operation, call.parameters, call.body
+    values = {p.name: _wire(v) for p, v in parameters if p.location == "path"}
+    path = op.path.format_map({**values, **(path_values or {})})
     query = urlencode([(p.name, _wire(v)) for p, v in parameters if p.location == "query"])
     url = f"{BASE_URL}{path}{'?' + query if query else ''}"
-    options = []
+    options = ["--silent --show-error --fail --output /dev/null"] if quiet else []
+    if silent:
+        options.append("--silent --show-error")
     if body is not None:
         options.append('--header "Content-Type: application/json"')
     options.append('--header "Authorization: Bearer $NORTHFLANK_API_TOKEN"')
@@ -538,37 +702,105 @@ def _curl(op: Operation, parameters: tuple[tuple[Parameter, Any], ...], body: An
     return "curl " + " \\\n  ".join([*options, f'"{url}"'])
 
 
-def _cli(
-    api: Api, op: Operation, parameters: tuple[tuple[Parameter, Any], ...], body: Any | None
-) -> str:
+def _curl(plan: _Plan) -> str:
+    lines = []
+    if plan.setup is not None:
+        lines.append(_setup_note(plan, "#") + _curl_command(plan.setup, quiet=True))
+    if plan.cleanup is None:
+        note = f"# {RETRY_SAFE_NOTE}\n" if _retry_safe_alone(plan) else ""
+        lines.append(note + _curl_command(plan.call))
+        return "\n".join(lines)
+    op = plan.call.operation
+    retry_safe = ""
+    if plan.retry_safe is not None:
+        same = plan.retry_safe.path == op.path
+        retry_safe = f"the same with --request {plan.retry_safe.method}" + (
+            "" if same else f" to {plan.retry_safe.path}"
+        )
+    captured = _curl_command(plan.call, silent=True)
+    lines.append(_conflict_note(plan, "#", retry_safe) + f"response=$({captured})")
+    lines.append('echo "$response"')
+    field = "." + ".".join(filter(None, (op.result_attribute, op.result_id)))
+    made = f'$(echo "$response" | jq -r {field})'
+    cleanup = _Call(plan.cleanup.operation, plan.cleanup.parameters, None)
+    lines.append(
+        f"# {CLEANUP_NOTE}\n"
+        + _curl_command(cleanup, quiet=True, path_values={plan.cleanup.by.name: made})
+    )
+    return "\n".join(lines)
+
+
+# --- nf-build
+
+
+def _cli_command(api: Api, call: _Call, *, extra: tuple[str, ...] = (), quiet: bool = False) -> str:
+    """The command line; ``quiet``: its output (what it prints on success) discarded."""
+    op = call.operation
     words = [api.package.cli_name, *op.command_path]
-    words += [f"{p.flags[0]} {shlex.quote(_wire(v))}" for p, v in parameters]
+    words += [f"{p.flags[0]} {shlex.quote(_wire(v))}" for p, v in call.parameters]
     if op.is_destructive:
         words.append("--yes")
-    if body is None:
+    words += extra
+    if call.body is not None:
+        words.append("-f -")
+    if quiet:
+        words.append(">/dev/null")
+    if call.body is None:
         return " ".join(words)
-    document = yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=1000)
-    return f"{' '.join(words)} -f - <<'EOF'\n{document}EOF"
+    document = yaml.safe_dump(call.body, sort_keys=False, allow_unicode=True, width=1000)
+    return f"{' '.join(words)} <<'EOF'\n{document}EOF"
 
 
-def _python(
-    api: Api,
-    op: Operation,
-    parameters: tuple[tuple[Parameter, Any], ...],
-    body: Any | None,
-    item_id: bool,
-) -> str:
-    arguments = [f"{p.python_name}={python_literal(v)}" for p, v in parameters]
-    if body is not None:
-        arguments.append(f"data={python_literal(body, 1)}")
-    call = f"client.{'.'.join(PythonIdentifier(word) for word in op.command_path)}"
-    invocation = (
-        f"{call}(\n" + "".join(f"    {a},\n" for a in arguments) + ")" if arguments else f"{call}()"
-    )
+def _cli(api: Api, plan: _Plan) -> str:
+    lines = []
+    if plan.setup is not None:
+        lines.append(_setup_note(plan, "#") + _cli_command(api, plan.setup, quiet=True))
+    if plan.cleanup is None:
+        note = f"# {RETRY_SAFE_NOTE}\n" if _retry_safe_alone(plan) else ""
+        lines.append(note + _cli_command(api, plan.call))
+        return "\n".join(lines)
+    retry_safe = ""
+    if plan.retry_safe is not None:
+        retry_safe = " ".join((api.package.cli_name, *plan.retry_safe.command_path))
+    command = _cli_command(api, plan.call, extra=("--quiet",))
+    lines.append(_conflict_note(plan, "#", retry_safe) + f"id=$({command}\n)")
+    lines.append('echo "$id"')
+    words = [api.package.cli_name, *plan.cleanup.operation.command_path]
+    made = '"$id"'
+    words += [
+        f"{p.flags[0]} {made if p is plan.cleanup.by else shlex.quote(_wire(v))}"
+        for p, v in plan.cleanup.parameters
+    ]
+    words += ["--yes", "--quiet"]
+    lines.append(f"# {CLEANUP_NOTE}\n" + " ".join(words))
+    return "\n".join(lines)
+
+
+# --- Python
+
+
+def _python_call(call: _Call, *, values: Mapping[str, str] | None = None) -> str:
+    shown = values or {}
+    arguments = [
+        f"{p.python_name}={shown.get(p.name, python_literal(v))}" for p, v in call.parameters
+    ]
+    if call.body is not None:
+        arguments.append(f"data={python_literal(call.body, 1)}")
+    name = f"client.{'.'.join(PythonIdentifier(word) for word in call.operation.command_path)}"
+    if not arguments:
+        return f"{name}()"
+    return f"{name}(\n" + "".join(f"    {a},\n" for a in arguments) + ")"
+
+
+def _python(api: Api, plan: _Plan, item_id: bool) -> str:
+    op = plan.call.operation
+    invocation = _python_call(plan.call)
     head = (
         f"from {api.package.import_name} import Client\n\n"
         "client = Client()  # NORTHFLANK_API_TOKEN; NORTHFLANK_BASE_URL if set\n"
     )
+    if plan.setup is not None:
+        head += _setup_note(plan, "#") + _python_call(plan.setup) + "\n"
     if op.pagination is not None:
         item = PythonIdentifier(op.pagination.item_model)
         shown = f"{item}.id" if item_id else item
@@ -578,54 +810,96 @@ def _python(
         )
     if op.result_model is None:
         return f"{head}{invocation}  # returns None: {op.success_status}, no body"
-    # The result's name: the last word of its model's (``BuildService`` -> ``service``).
-    noun = PythonIdentifier(split_words(op.result_model)[-1])
+    noun = _noun(op.result_model)
     shown = f"{noun}.{op.result_id}" if op.result_id else noun
-    return f"{head}{noun} = {invocation}\nprint({shown})"
+    if _retry_safe_alone(plan):
+        head += f"# {RETRY_SAFE_NOTE}\n"
+    if plan.cleanup is None:
+        return f"{head}{noun} = {invocation}\nprint({shown})"
+    retry_safe = ""
+    if plan.retry_safe is not None:
+        path = ".".join(PythonIdentifier(w) for w in plan.retry_safe.command_path)
+        retry_safe = f"client.{path}"
+    cleanup = _Call(plan.cleanup.operation, plan.cleanup.parameters, None)
+    removal = _python_call(cleanup, values={plan.cleanup.by.name: shown})
+    return (
+        f"{head}{_conflict_note(plan, '#', retry_safe)}{noun} = {invocation}\nprint({shown})\n"
+        f"# {CLEANUP_NOTE}\n{removal}"
+    )
 
 
-def _typescript(
-    api: Api,
-    op: Operation,
-    parameters: tuple[tuple[Parameter, Any], ...],
-    body: Any | None,
-    item_id: bool,
-) -> str:
+# --- TypeScript
+
+
+def _ts_call(api: Api, call: _Call, *, values: Mapping[str, str] | None = None) -> str:
+    shown = values or {}
+    op = call.operation
     members = []
-    path_values = [(p, v) for p, v in parameters if p.location == "path"]
-    option_values = [(p, v) for p, v in parameters if p.location != "path"]
+    path_values = [(p, v) for p, v in call.parameters if p.location == "path"]
+    option_values = [(p, v) for p, v in call.parameters if p.location != "path"]
     if path_values:
-        inner = ", ".join(f"{_ts_key(p.name)}: {json.dumps(v)}" for p, v in path_values)
+        inner = ", ".join(
+            f"{_ts_key(p.name)}: {shown.get(p.name, json.dumps(v))}" for p, v in path_values
+        )
         members.append(f"  parameters: {{ {inner} }},\n")
     if option_values:
         inner = ", ".join(f"{_ts_key(p.name)}: {json.dumps(v)}" for p, v in option_values)
         members.append(f"  options: {{ {inner} }},\n")
-    if body is not None:
-        text = json.dumps(body, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+    if call.body is not None:
+        text = json.dumps(call.body, indent=2, ensure_ascii=False).replace("\n", "\n  ")
         members.append(f"  data: {text},\n")
-    call = "apiClient." + ".".join(TsIdentifier(word) for word in op.command_path)
+    name = "apiClient." + ".".join(TsIdentifier(word) for word in op.command_path)
     if op.pagination is not None:
-        call += ".all"
+        name += ".all"
     argument = "{\n" + "".join(members) + "}" if members else ""
+    return f"{name}({argument})"
+
+
+def _ts_check(result: str) -> str:
+    return f"if ({result}) throw new Error(`${{{result}.status}} ${{{result}.message}}`);"
+
+
+def _typescript(api: Api, plan: _Plan, item_id: bool) -> str:
+    op = plan.call.operation
+    call = _ts_call(api, plan.call)
     head = (
         f'import {{ ApiClient }} from "{api.package.distribution}";\n\n'
         "const apiClient = new ApiClient(); // NORTHFLANK_API_TOKEN; NORTHFLANK_BASE_URL if set\n"
     )
-    check = "if (error) throw new Error(`${error.status} ${error.message}`);\n"
+    if plan.setup is not None:
+        head += (
+            _setup_note(plan, "//")
+            + f"const setup = await {_ts_call(api, plan.setup)};\n"
+            + _ts_check("setup.error")
+            + "\n"
+        )
+    check = _ts_check("error") + "\n"
     if op.pagination is not None:
         items = op.pagination.items_key
         return (
             f"{head}// .all(): every page's items at once; without it, one page and "
             "pagination.getNextPage().\n"
-            f"const {{ data, error }} = await {call}({argument});\n{check}"
+            f"const {{ data, error }} = await {call};\n{check}"
             f"for (const item of data.{items}) console.log({'item.id' if item_id else 'item'});"
         )
     if op.result_model is None:
         return (
             f"{head}// {op.success_status}, no body: the result has no data.\n"
-            f"const {{ error }} = await {call}({argument});\n{check.rstrip()}"
+            f"const {{ error }} = await {call};\n{check.rstrip()}"
         )
     shown = f"data.{op.result_id}" if op.result_id else "data"
+    if _retry_safe_alone(plan):
+        head += f"// {RETRY_SAFE_NOTE}\n"
+    text = f"const {{ data, error }} = await {call};\n{check}console.log({shown});"
+    if plan.cleanup is None:
+        return head + text
+    retry_safe = ""
+    if plan.retry_safe is not None:
+        path = ".".join(TsIdentifier(w) for w in plan.retry_safe.command_path)
+        retry_safe = f"apiClient.{path}"
+    cleanup = _Call(plan.cleanup.operation, plan.cleanup.parameters, None)
+    removal = _ts_call(api, cleanup, values={plan.cleanup.by.name: shown})
     return (
-        f"{head}const {{ data, error }} = await {call}({argument});\n{check}console.log({shown});"
+        f"{head}{_conflict_note(plan, '//', retry_safe)}{text}\n"
+        f"// {CLEANUP_NOTE}\nconst cleanup = await {removal};\n{_ts_check('cleanup.error')}"
     )

@@ -6,9 +6,8 @@
 //   NF_CHROMIUM         the browser to drive; default /usr/bin/chromium (the system's, never a
 //                       downloaded one)
 //   NF_PLAYWRIGHT       the playwright-core package.json to load; default tools/node's
-//   NF_DOCS_OPERATION   the operationId whose sections the checks use; default: the page's first
-//   NF_DOCS_DEEP_LINK   the row to deep-link to, after "<operationId>."; default
-//                       body.buildSettings.dockerfile.dockerFilePath
+//   NF_DOCS_DEEP_LINK   the row to deep-link to, a whole anchor; default
+//                       createBuildService.body.buildSettings.dockerfile.dockerFilePath
 //
 // Every anchor of the page starts with its operation's id: <operationId>.request-body,
 // <operationId>.body.name, <operationId>.code.curl ...
@@ -17,14 +16,16 @@
 // pytest module makes the assertions. Recorded:
 //   requests        every request either browser context made (the page must make none but itself)
 //   problems        console errors, uncaught exceptions and Content-Security-Policy violations
-//   tabs            for each example tab clicked: which panels are visible, which hidden
-//   expand          <details> open after "Expand all" / "Collapse all" in the request body
+//   tabs            per operation, for each example tab clicked: which of its panels are
+//                   visible, which hidden
+//   expand          per section with tree tools: <details> open before, after "Expand all" and
+//                   after "Collapse all"
 //   fields          every li.field: anchor, name, type, badges, path, description, constraints,
 //                   enum values, and whether it is visible once every <details> is open
 //   code            the text of every example block, the response example, the error examples
-//   deepLink        a load of PAGE#<op>.body...dockerFilePath and a hash change to it: is the row
-//                   shown
-//   copy            the Copy button: its label after the click and the clipboard's text
+//   deepLink        a load of PAGE#<deep link> and a hash change to it: is the row shown
+//   copy            per operation, the Copy button of its first tab: its label after the click
+//                   and the clipboard's text
 //   layout          page width against the window's at 1440 px and 800 px (one column), and
 //                   the rows whose own text runs out of its box
 //   noScript        the page with JavaScript disabled: panels shown, controls hidden, <details>
@@ -43,7 +44,8 @@ if (!PAGE || !SCREENSHOT) {
   console.error("set NF_DOCS_URL and NF_DOCS_SCREENSHOT");
   process.exit(2);
 }
-const DEEP_LINK_PATH = process.env.NF_DOCS_DEEP_LINK || "body.buildSettings.dockerfile.dockerFilePath";
+const DEEP_LINK =
+  process.env.NF_DOCS_DEEP_LINK || "createBuildService.body.buildSettings.dockerfile.dockerFilePath";
 const VIEWPORT = { width: 1440, height: 900 };
 const NARROW = { width: 800, height: 900 };
 const TIMEOUT = 10_000;
@@ -107,12 +109,16 @@ function overflowingRows() {
   return found;
 }
 
-// The operation the checks look at: NF_DOCS_OPERATION, else the page's first.
-async function operationOf(page) {
-  return (
-    process.env.NF_DOCS_OPERATION ||
-    (await page.evaluate(() => document.querySelector("section.operation").id))
-  );
+// Every operation's section id, in page order.
+function operationIds() {
+  return Array.from(document.querySelectorAll("section.operation")).map((n) => n.id);
+}
+
+// Every section holding tree tools ("Expand all", "Collapse all"), by id.
+function treeSections() {
+  return Array.from(document.querySelectorAll("section[id]"))
+    .filter((n) => n.querySelector(":scope > .tree-tools [data-expand]"))
+    .map((n) => n.id);
 }
 
 function detailsState(scope) {
@@ -209,53 +215,81 @@ async function withScript(browser, result) {
   result.title = await page.title();
   result.compatMode = await page.evaluate(() => document.compatMode);
   result.scriptRan = await page.evaluate(() => document.documentElement.classList.contains("js"));
-  const operation = await operationOf(page);
-  const DEEP_LINK = `${operation}.${DEEP_LINK_PATH}`;
-  const REQUEST_BODY = `[id="${operation}.request-body"]`;
-  result.operation = operation;
+  const operations = await page.evaluate(operationIds);
+  const sections = await page.evaluate(treeSections);
+  result.operations = operations;
 
-  // The example tabs: click each; exactly its panel shows.
-  const examples = page.locator(`[id="${operation}.examples"]`);
-  const tabs = examples.locator('[role="tab"]');
-  const panels = examples.locator('[role="tabpanel"]');
-  const panelIds = await panels.evaluateAll((nodes) => nodes.map((n) => n.id));
-  result.tabs = [];
-  for (let i = 0; i < (await tabs.count()); i += 1) {
-    const tab = tabs.nth(i);
-    await tab.click();
-    const visible = [];
-    const hidden = [];
-    for (const id of panelIds) {
-      (await page.locator(`[id="${id}"]`).isVisible() ? visible : hidden).push(id);
-    }
-    result.tabs.push({
-      label: (await tab.textContent()).trim(),
-      controls: await tab.getAttribute("aria-controls"),
-      selected: await tabs.evaluateAll((nodes) =>
-        nodes.filter((n) => n.getAttribute("aria-selected") === "true").map((n) => n.id),
-      ),
-      visible,
-      hidden,
-    });
-  }
-
-  // The text of every example (textContent: hidden panels' too) and of the response's.
+  // Each operation's example tabs: click each; exactly its panel shows.
+  result.tabs = {};
   result.code = {};
-  for (const id of await examples.locator('[role="tabpanel"] pre code').evaluateAll((nodes) =>
-    nodes.map((n) => n.id),
-  )) {
-    result.code[id] = await page.locator(`[id="${id}"]`).textContent();
+  result.copy = {};
+  await page.bringToFront();
+  for (const operation of operations) {
+    const examples = page.locator(`[id="${operation}.examples"]`);
+    const tabs = examples.locator('[role="tab"]');
+    const panels = examples.locator('[role="tabpanel"]');
+    const panelIds = await panels.evaluateAll((nodes) => nodes.map((n) => n.id));
+    result.tabs[operation] = [];
+    for (let i = 0; i < (await tabs.count()); i += 1) {
+      const tab = tabs.nth(i);
+      await tab.click();
+      const visible = [];
+      const hidden = [];
+      for (const id of panelIds) {
+        (await page.locator(`[id="${id}"]`).isVisible() ? visible : hidden).push(id);
+      }
+      result.tabs[operation].push({
+        label: (await tab.textContent()).trim(),
+        controls: await tab.getAttribute("aria-controls"),
+        selected: await tabs.evaluateAll((nodes) =>
+          nodes.filter((n) => n.getAttribute("aria-selected") === "true").map((n) => n.id),
+        ),
+        visible,
+        hidden,
+      });
+    }
+
+    // The text of every example (textContent: hidden panels' too) and of the response's.
+    for (const id of await examples.locator('[role="tabpanel"] pre code').evaluateAll((nodes) =>
+      nodes.map((n) => n.id),
+    )) {
+      result.code[id] = await page.locator(`[id="${id}"]`).textContent();
+    }
+    const responseExample = page.locator(`[id="${operation}.response-example"]`);
+    if ((await responseExample.count()) > 0) {
+      result.code[`${operation}.response-example`] = await responseExample.textContent();
+    }
+
+    // The Copy button of the first tab's panel.
+    await tabs.first().click();
+    const copy = examples.locator('[role="tabpanel"]:visible button.copy');
+    const target = await copy.getAttribute("data-copy");
+    await copy.click();
+    await page
+      .waitForFunction((button) => button.textContent !== "Copy", await copy.elementHandle(), {
+        timeout: 3000,
+      })
+      .catch(() => {}); // the label is recorded either way
+    result.copy[operation] = {
+      target,
+      label: (await copy.textContent()).trim(),
+      clipboard: await page.evaluate(() => navigator.clipboard.readText()),
+      expected: await page.locator(`[id="${target}"]`).textContent(),
+    };
   }
-  const responseExample = `${operation}.response-example`;
-  result.code[responseExample] = await page.locator(`[id="${responseExample}"]`).textContent();
   result.errorExamples = await page.locator("pre.error-example code").allTextContents();
 
-  // "Expand all" then "Collapse all" in the request body.
-  result.expand = { before: await page.evaluate(detailsState, REQUEST_BODY) };
-  await page.locator(`${REQUEST_BODY} [data-expand]`).click();
-  result.expand.afterExpand = await page.evaluate(detailsState, REQUEST_BODY);
-  await page.locator(`${REQUEST_BODY} [data-collapse]`).click();
-  result.expand.afterCollapse = await page.evaluate(detailsState, REQUEST_BODY);
+  // "Expand all" then "Collapse all" in each section with a tree.
+  result.expand = {};
+  for (const id of sections) {
+    const scope = `[id="${id}"]`;
+    const state = { before: await page.evaluate(detailsState, scope) };
+    await page.locator(`${scope} > .tree-tools [data-expand]`).click();
+    state.afterExpand = await page.evaluate(detailsState, scope);
+    await page.locator(`${scope} > .tree-tools [data-collapse]`).click();
+    state.afterCollapse = await page.evaluate(detailsState, scope);
+    result.expand[id] = state;
+  }
 
   // A hash change to a row inside closed <details> opens them and scrolls to it.
   await page.evaluate((id) => {
@@ -265,27 +299,9 @@ async function withScript(browser, result) {
   await settle(page, DEEP_LINK);
   result.deepLink = { onHashChange: await page.evaluate(rowState, DEEP_LINK) };
 
-  // The Copy button of the shown panel.
-  await tabs.first().click();
-  const copy = examples.locator('[role="tabpanel"]:visible button.copy');
-  const target = await copy.getAttribute("data-copy");
-  await page.bringToFront();
-  await copy.click();
-  await page
-    .waitForFunction((button) => button.textContent !== "Copy", await copy.elementHandle(), {
-      timeout: 3000,
-    })
-    .catch(() => {}); // the label is recorded either way
-  result.copy = {
-    target,
-    label: (await copy.textContent()).trim(),
-    clipboard: await page.evaluate(() => navigator.clipboard.readText()),
-    expected: await page.locator(`[id="${target}"]`).textContent(),
-  };
-
   // Every <details> open, then every row, then the screenshot.
-  for (const section of [REQUEST_BODY, `[id="${operation}.responses"]`]) {
-    await page.locator(`${section} [data-expand]`).click();
+  for (const id of sections) {
+    await page.locator(`[id="${id}"] > .tree-tools [data-expand]`).click();
   }
   await page.evaluate(() =>
     document.querySelectorAll("details").forEach((d) => {
@@ -302,7 +318,7 @@ async function withScript(browser, result) {
     },
   };
   await page.evaluate(() => scrollTo(0, 0));
-  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  await page.screenshot({ path: SCREENSHOT, fullPage: true, timeout: 90_000 });
   result.screenshot = SCREENSHOT;
 
   // A fresh load of PAGE#row: the row is revealed on load.
@@ -340,7 +356,7 @@ async function withoutScript(browser, result) {
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
   await page.goto(PAGE, { waitUntil: "load" });
-  const REQUEST_BODY = `[id="${await operationOf(page)}.request-body"]`;
+  const sections = await page.evaluate(treeSections);
   noScript.scriptRan = await page.evaluate(() =>
     document.documentElement.classList.contains("js"),
   );
@@ -366,11 +382,14 @@ async function withoutScript(browser, result) {
   noScript.tablistVisible = await anyVisible('[role="tablist"]');
   noScript.copyVisible = await anyVisible("button.copy");
   noScript.treeToolsVisible = await anyVisible(".tree-tools");
-  noScript.bodyDetails = await page.evaluate(detailsState, REQUEST_BODY);
+  noScript.details = {};
+  for (const id of sections) {
+    noScript.details[id] = await page.evaluate(detailsState, `[id="${id}"]`);
+  }
   noScript.detailsTotal = await page.evaluate(() => document.querySelectorAll("details").length);
   noScript.fieldRows = await page.evaluate(() => document.querySelectorAll("li.field").length);
   // A summary still opens its <details> without script.
-  const summary = page.locator(`${REQUEST_BODY} details > summary`).first();
+  const summary = page.locator("details > summary").first();
   await summary.click();
   noScript.summaryOpens = await summary.evaluate((node) => node.parentElement.open);
   await context.close();
