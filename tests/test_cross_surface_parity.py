@@ -16,8 +16,8 @@ written once per test session to a JSON file), four surfaces say "valid" or "inv
 (d) a live sandbox (``--rate-limit off``) over real HTTP: 400 with failing fields
     is "invalid"; 200, or 409 for a name another valid body already took, is
     "valid", as is a patch's 400 that comes after its body passed (no field, or
-    a change that would make the service invalid). Anything else (a 400 about the JSON itself, a 413, a 500) is a
-    verdict of its own, and so a disagreement.
+    a change that would make the service invalid). Anything else (a 400 about the
+    JSON itself, a 413, a 500) is a verdict of its own, and so a disagreement.
 
 The corpus is deterministic: the spec's examples; cases at every constraint
 boundary, derived by walking a full body with the spec's request schema (lengths
