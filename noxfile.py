@@ -72,6 +72,8 @@ def tests(session: nox.Session) -> None:
     """Run the whole test suite: golden, determinism, parity, spec and bad-spec tests."""
     install_group(session, "test")
     install_node_tools(session)
+    # The official JS client and CLI, for test_official_clients.py (against the sandbox).
+    install_bench_node(session)
     session.install("-e", "generated/python", "--no-deps")
     env = {
         "NF_REQUIRE_NODE": os.environ.get("NF_REQUIRE_NODE", "1"),
