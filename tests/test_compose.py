@@ -112,30 +112,17 @@ def _case(label: str, name: str) -> tuple[Any, Any, list[str]]:
 
 
 @pytest.mark.parametrize(
-    ("name", "base"),
+    ("label", "name", "base"),
     [
-        ("CreateBuildServiceRequest", example("request", "dockerfileBuild")),
-        ("BuildService", example("200", "dockerfileBuild")["data"]),
+        ("product", "CreateBuildServiceRequest", example("request", "dockerfileBuild")),
+        ("product", "BuildService", example("200", "dockerfileBuild")["data"]),
+        ("fixture", "WidgetRequest", {"name": "first-widget", "size": 2, "tags": ["no"]}),
+        ("fixture", "Widget", {"id": "first-widget", "name": "first-widget", "size": 2}),
     ],
 )
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
-def test_product_verdicts_agree(name, base, data):
-    raw, flat, names = _case("product", name)
-    body = data.draw(_bodies(base, names))
-    assert raw.is_valid(body) == flat.is_valid(body), body
-
-
-@pytest.mark.parametrize(
-    ("name", "base"),
-    [
-        ("WidgetRequest", {"name": "first-widget", "size": 2, "tags": ["no"]}),
-        ("Widget", {"id": "first-widget", "name": "first-widget", "size": 2}),
-    ],
-)
-@settings(max_examples=300, deadline=None)
-@given(data=st.data())
-def test_fixture_verdicts_agree(name, base, data):
-    raw, flat, names = _case("fixture", name)
+def test_verdicts_agree(label, name, base, data):
+    raw, flat, names = _case(label, name)
     body = data.draw(_bodies(base, names))
     assert raw.is_valid(body) == flat.is_valid(body), body

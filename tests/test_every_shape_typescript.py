@@ -31,8 +31,10 @@ from tests.typescript_build import (
     build_typescript_package,
     missing_node_tools,
     node_env,
+    shown,
     skip_unless_required,
 )
+from tests.typescript_build import run as run_node
 
 TS_TESTS = ROOT / "tests" / "ts" / "every_shape"
 NODE_SUITE_SECONDS = 180
@@ -49,22 +51,10 @@ def package(every_shape_generated: Path, tmp_path_factory: pytest.TempPathFactor
 def run(
     command: list[str | Path], cwd: Path, timeout: float = 120, **extra_env: str
 ) -> subprocess.CompletedProcess[str]:
+    """A Node run with no NORTHFLANK_* settings of the caller's, and the recording server's."""
     env = {k: v for k, v in node_env().items() if not k.startswith("NORTHFLANK_")}
     env.update(NF_PYTHON=sys.executable, NF_ROOT=str(ROOT), NO_COLOR="1", **extra_env)
-    return subprocess.run(
-        [str(part) for part in command],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        encoding="utf-8",
-        errors="replace",
-        timeout=timeout,
-        check=False,
-    )
-
-
-def shown(done: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+    return run_node(command, cwd, env, timeout)
 
 
 @pytest.mark.parametrize("tsconfig", ["tsconfig.json", "tsconfig.cjs.json"])

@@ -20,7 +20,6 @@ import json
 import re
 import secrets
 import shutil
-import subprocess
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +36,8 @@ from tests.typescript_build import (
     TOOLS_BIN,
     missing_node_tools,
     node_env,
+    run,
+    shown,
     skip_unless_required,
 )
 
@@ -60,25 +61,6 @@ def node_tools() -> dict[str, str]:
     }
     skip_unless_required(missing_node_tools())
     return {name: path for name, path in found.items() if path is not None}
-
-
-def run(
-    command: list[str | Path], cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(part) for part in command],
-        cwd=cwd,
-        env=env if env is not None else node_env(),
-        capture_output=True,
-        encoding="utf-8",
-        errors="replace",
-        timeout=timeout,
-        check=False,
-    )
-
-
-def shown(done: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
 
 
 def link_package(app: Path, typescript_package: Path) -> None:

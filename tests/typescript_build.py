@@ -21,6 +21,8 @@ __all__ = [
     "build_typescript_package",
     "missing_node_tools",
     "node_env",
+    "run",
+    "shown",
     "skip_unless_required",
 ]
 
@@ -71,3 +73,24 @@ def build_typescript_package(into: Path, source: Path = GENERATED_TYPESCRIPT) ->
     if done.returncode != 0:
         raise RuntimeError(f"npm run build failed:\n{done.stdout}\n{done.stderr}")
     return into
+
+
+def run(
+    command: list[str | Path], cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """A Node tool's run, text captured; ``env`` defaults to `node_env`."""
+    return subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=env if env is not None else node_env(),
+        capture_output=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=timeout,
+        check=False,
+    )
+
+
+def shown(done: subprocess.CompletedProcess[str]) -> str:
+    """A finished run's exit code and output, for an assertion message."""
+    return f"exit {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
