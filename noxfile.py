@@ -23,7 +23,10 @@ NODE_TOOLS = ROOT / "tools" / "node"
 NODE_TOOLS_BIN = NODE_TOOLS / "node_modules" / ".bin"  # tsc, redocly
 GENERATED_TYPESCRIPT = ROOT / "generated" / "typescript"
 BENCH_NODE = ROOT / "bench" / "node"  # Prism, the official CLI and JS client, Ajv: bench only
-CHECKED = ["codegen", "runtime", "sandbox", "tests", "bench", "noxfile.py", "generated/python"]
+REGISTRY_TOOLS = ROOT / "tools" / "registry"  # Verdaccio, the local npm registry of test_publish
+CHECKED = [
+    "codegen", "runtime", "sandbox", "contract", "tests", "bench", "noxfile.py", "generated/python",
+]  # fmt: skip
 
 
 def install_group(session: nox.Session, group: str) -> None:
@@ -74,6 +77,7 @@ def tests(session: nox.Session) -> None:
     install_node_tools(session)
     # The official JS client and CLI, for test_official_clients.py (against the sandbox).
     install_bench_node(session)
+    install_registry_tools(session)  # Verdaccio, for test_publish.py's round trip
     session.install("-e", "generated/python", "--no-deps")
     env = {
         "NF_REQUIRE_NODE": os.environ.get("NF_REQUIRE_NODE", "1"),
@@ -84,13 +88,42 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", "-n", "auto", *session.posargs, env=env)
 
 
+QUICK_TESTS = [
+    "tests/test_compose.py",
+    "tests/test_spec.py",
+    "tests/test_public_api.py",
+    "tests/test_models.py",
+    "tests/test_write.py",
+    "tests/test_sandbox_unit.py",
+    "tests/test_cli_documents.py",
+    "tests/test_client.py",
+]
+"""Unit-level modules: no Node, browser, live sandbox or codegen run; under a minute."""
+
+
+@nox.session(python=PYTHON, default=False)
+def quick(session: nox.Session) -> None:
+    """Run the fast subset (models, spec, client, sandbox units) in under a minute."""
+    install_group(session, "test")
+    session.install("-e", "generated/python", "--no-deps")
+    session.run("pytest", "-n", "auto", "-m", "not slow", *QUICK_TESTS, *session.posargs)
+
+
 @nox.session(python=PYTHON, default=False)
 def sandbox(session: nox.Session) -> None:
-    """Serve the sandbox on 127.0.0.1:8080, data in .sandbox/ (`serve` options go after --)."""
+    """Serve the sandbox on 127.0.0.1:8080 and write the examples' exports to .sandbox/env."""
     install_group(session, "sandbox")
     session.install("-e", "generated/python", "--no-deps")
-    # Later options win, so `nox -s sandbox -- --db other.db` overrides the default.
-    session.run("python", "-m", "sandbox", "serve", "--db", ".sandbox/sandbox.db", *session.posargs)
+    # `quickstart` is `serve` (data in .sandbox/) plus a token and the exports, once it
+    # listens; `nox -s sandbox -- --port 9000` and any other `serve` option go after --.
+    session.run("python", "-m", "sandbox", "quickstart", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def contract(session: nox.Session) -> None:
+    """Contract-test any server against the spec (`-- --base-url URL --token-env NAME ...`)."""
+    install_group(session, "contract")
+    session.run("python", "-m", "contract", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
@@ -160,6 +193,8 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "-p", "northflank_build", env={"MYPYPATH": "runtime/python"})
     session.run("mypy", "generated/python/northflank_build")
     session.run("mypy", "sandbox", env={"MYPYPATH": "generated/python"})
+    install_group(session, "contract")
+    session.run("mypy", "contract")
     # By path: nox looks programs up on its own PATH, not on the one given in env.
     tsc = str(NODE_TOOLS_BIN / "tsc")
     session.run(
@@ -189,6 +224,43 @@ def install_bench_node(session: nox.Session) -> None:
             "npm", "ci", "--prefix", str(BENCH_NODE), "--no-audit", "--no-fund",
             "--ignore-scripts", external=True,
         )  # fmt: skip
+
+
+def install_registry_tools(session: nox.Session) -> None:
+    """Install tools/registry (Verdaccio 6.8.0) with npm ci, like tools/node.
+
+    --ignore-scripts: none of its packages needs an install script to serve.
+    """
+    installed = REGISTRY_TOOLS / "node_modules" / ".package-lock.json"
+    lock = REGISTRY_TOOLS / "package-lock.json"
+    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+        session.run(
+            "npm", "ci", "--prefix", str(REGISTRY_TOOLS), "--no-audit", "--no-fund",
+            "--ignore-scripts", external=True,
+        )  # fmt: skip
+
+
+@nox.session(python=PYTHON, default=False)
+def release(session: nox.Session) -> None:
+    """Cut a release from the spec's diff: version, CHANGELOG.md, generated/ (`-- --check`: CI).
+
+    `-- --bump major|minor|patch` picks the bump; one below what the diff needs is refused.
+    """
+    install_group(session, "codegen")
+    session.run("python", "-m", "codegen.release", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def publish(session: nox.Session) -> None:
+    """Build and upload both packages: `-- --pypi-url URL --npm-registry URL`.
+
+    Refused before anything is built when generated/ drifts, CHANGELOG.md lacks the
+    version or either registry has it; credentials are twine's and npm's own.
+    """
+    install_group(session, "publish")
+    session.run("python", "-m", "codegen.publish", "--preflight", *session.posargs)
+    build(session)
+    session.run("python", "-m", "codegen.publish", "--dist", str(ROOT / "dist"), *session.posargs)
 
 
 def install_wrk(session: nox.Session) -> None:

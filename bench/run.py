@@ -41,6 +41,7 @@ from cli_start import bench_cli
 from client_overhead import bench_client
 from northflank_build.models import CreateBuildServiceRequest
 from pydantic import ValidationError
+from sandbox_hostile import bench_hostile
 from sandbox_load import LoadOptions, bench_sandbox
 from spec_variants import METHODS, with_operations
 from typescript_client import bench_typescript
@@ -472,7 +473,7 @@ def bench_imports(runs: int) -> None:
 # --------------------------------------------------------------------------- main
 
 
-SECTIONS = ("codegen", "validation", "imports", "sandbox", "client", "cli", "typescript")
+SECTIONS = ("codegen", "validation", "imports", "sandbox", "client", "cli", "typescript", "hostile")
 
 
 def positive(text: str) -> int:
@@ -576,6 +577,8 @@ def main(argv: list[str] | None = None) -> int:
             rounds=3 if args.quick else 5,
         )
         failed = failed or not ok
+    if "hostile" in sections:
+        failed = not bench_hostile() or failed
     return 1 if failed else 0
 
 

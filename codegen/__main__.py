@@ -1,4 +1,7 @@
-"""``python -m codegen``: regenerate ``generated/`` from the spec, or check it is current."""
+"""``python -m codegen``: regenerate ``generated/`` from the spec, or check it is current.
+
+``python -m codegen diff OLD NEW`` compares two specs instead (see ``codegen.diff``).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +14,18 @@ from .pipeline import REPO_ROOT, check, generate
 
 
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["diff"]:
+        from .diff import main as diff_main  # only the diff needs hypothesis
+
+        return diff_main(arguments[1:])
     parser = argparse.ArgumentParser(prog="python -m codegen", description=__doc__)
     parser.add_argument("--spec", type=Path, default=REPO_ROOT / "spec" / "openapi.yaml")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "generated")
     parser.add_argument(
         "--check", action="store_true", help="exit 1, listing stale files, if --out is not current"
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     try:
         if args.check:
             stale = check(args.spec, args.out)

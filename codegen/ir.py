@@ -16,6 +16,7 @@ from .body_fields import BodyField, body_fields, parameter_flags
 from .ecma_regex import to_rust_regex
 from .load import LoadedSpec
 from .names import ClassName, PythonIdentifier, split_words
+from .package_version import read_release_config
 from .spec_operations import (
     PAGINATED_KEY,
     command_path,
@@ -231,6 +232,8 @@ class Package:
     description: str
     cli_name: str
     """The console script: ``nf-build``."""
+    repository: str = ""
+    """The source repository (release.toml): the packages' project URLs start there."""
 
 
 @dataclass(frozen=True)
@@ -260,6 +263,7 @@ def build_ir(spec: LoadedSpec) -> Api:
     """Turn a validated spec into the IR."""
     document = with_parameter_models(spec.document)
     info = document["info"]
+    release = read_release_config()
     patterns = _pattern_translations(document)
     operations = tuple(_operations(document))
     return Api(
@@ -269,9 +273,10 @@ def build_ir(spec: LoadedSpec) -> Api:
         package=Package(
             distribution=DISTRIBUTION,
             import_name=IMPORT_NAME,
-            version=str(info["version"]),
+            version=str(release.version),  # release.toml, not info.version: see there
             description=str(info.get("summary") or info["title"]),
             cli_name=CLI_NAME,
+            repository=release.repository,
         ),
         operations=operations,
         models=tuple(_models(document)),

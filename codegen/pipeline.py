@@ -62,7 +62,10 @@ def render_all(api: Api) -> list[RenderedFile]:
         *(p for p in TEMPLATES_DIR.rglob("*") if p.is_file()),
     ]
     files.append(
-        RenderedFile(PurePosixPath(MANIFEST_NAME), manifest(api.spec_sha256, inputs, REPO_ROOT))
+        RenderedFile(
+            PurePosixPath(MANIFEST_NAME),
+            manifest(api.spec_sha256, inputs, REPO_ROOT, api.package.version),
+        )
     )
     return [_stamped(file, api.spec_sha256) for file in files]
 

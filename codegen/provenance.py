@@ -29,6 +29,8 @@ _COMMENT_STYLES = {
     ".mjs": "// {}",
     ".css": "/* {} */",
 }
+_PLAIN_TEXT_NAMES = frozenset({"LICENSE"})
+"""Files without a suffix that are plain text: the line goes first, as a sentence."""
 
 
 def header_line(spec_sha256: str) -> str:
@@ -41,7 +43,7 @@ def stamp(path: PurePosixPath, content: str, spec_sha256: str) -> str:
     text = header_line(spec_sha256)
     if path.suffix == ".json":
         return _stamp_json(content, text)
-    style = _COMMENT_STYLES.get(path.suffix)
+    style = "{}" if path.name in _PLAIN_TEXT_NAMES else _COMMENT_STYLES.get(path.suffix)
     if style is None:
         raise ValueError(f"no comment syntax known for generated file {path}")
     return f"{style.format(text)}\n{content}"
@@ -60,8 +62,14 @@ def _stamp_json(content: str, text: str) -> str:
     return first + "," + rest[1:] + "\n"
 
 
-def manifest(spec_sha256: str, inputs: Iterable[Path], root: Path) -> str:
-    """The spec hash, the hash of every template and runtime file, and tool versions."""
+def manifest(
+    spec_sha256: str, inputs: Iterable[Path], root: Path, package_version: str | None = None
+) -> str:
+    """The spec hash, the hash of every template and runtime file, and tool versions.
+
+    ``package_version`` (from release.toml) is recorded too: the packages' version is
+    not the spec's, so the spec hash alone does not say which release a tree is.
+    """
     hashes: Mapping[str, str] = {
         path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted(inputs)
@@ -71,5 +79,10 @@ def manifest(spec_sha256: str, inputs: Iterable[Path], root: Path) -> str:
             "spec": {"path": "spec/openapi.yaml", "sha256": spec_sha256},
             "inputs": dict(hashes),
             "tools": {tool: importlib.metadata.version(tool) for tool in TOOLS},
+            **(
+                {"package": {"version": package_version, "source": "release.toml"}}
+                if package_version is not None
+                else {}
+            ),
         }
     )

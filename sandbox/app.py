@@ -6,8 +6,10 @@ and ``x-ratelimit-*`` headers to whatever is sent. The handlers then check,
 in this order: token (401), permission (403), the token's projects (403),
 project (404), query parameters against the generated parameter models (400),
 the service (404, for get, patch and delete), media type (415), size (413),
-UTF-8 and JSON (400), the body against the generated models (400, every
-failing field listed), and the derived id (409, create only).
+UTF-8 and JSON (400), the body against the generated models (400, the first
+failing fields listed and the rest counted), and the derived id (409, create
+only). Bodies over 16 KiB are checked in worker processes when the server has a
+`ValidationPool` (``serve`` does), so no body can hold up other requests.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from northflank_build import field_errors
 from northflank_build.models import (
     CreateBuildServiceRequest,
     DeleteServiceParams,
@@ -31,11 +32,12 @@ from northflank_build.models import (
     PatchBuildServiceRequest,
 )
 from pydantic import BaseModel, ValidationError
-from pydantic_core import from_json, to_json
+from pydantic_core import to_json
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -50,7 +52,8 @@ from sandbox.build_service import (
 )
 from sandbox.pagination import CursorCodec, CursorError
 from sandbox.problems import HttpError, envelope_response
-from sandbox.rate_limit import Decision, FixedWindowLimiter, RateLimit
+from sandbox.rate_limit import Decision, FixedWindowLimiter, RateLimit, RateLimiter
+from sandbox.request_body import checked_body, field_row, invalid_error
 from sandbox.secrets_at_rest import SecretBox, join_secrets, split_secrets
 from sandbox.store import (
     NewService,
@@ -68,6 +71,7 @@ from sandbox.tokens import (
     hash_token,
     parse_bearer,
 )
+from sandbox.validation_pool import ValidationPool
 
 __all__ = ["DEFAULT_RATE_LIMIT", "MAX_BODY_BYTES", "AppSettings", "create_app"]
 
@@ -75,6 +79,10 @@ MAX_BODY_BYTES: Final = 1024 * 1024
 DEFAULT_RATE_LIMIT: Final = RateLimit(1000, 3600)
 _DRAIN_LIMIT: Final = 8 * MAX_BODY_BYTES
 """How much of an oversized body is read and dropped so the client hears the 413."""
+_INLINE_BODY_BYTES: Final = 16 * 1024
+"""Bodies up to this size are checked on the event loop (tens of microseconds); larger
+ones in a worker process (or, without a pool, a thread), so one costly body cannot
+stall every other request."""
 DEFAULT_PER_PAGE: Final = 50
 _MAX_OFFSET: Final = 2**62
 _INTEGER: Final = re.compile(r"-?[0-9]{1,4000}")
@@ -129,10 +137,10 @@ class RequestIds:
 class ApiEdge:
     """Request ids, authentication look-up, rate limits and the last-resort 500."""
 
-    def __init__(self, app: ASGIApp, *, store: Store, rate_limit: RateLimit | None) -> None:
+    def __init__(self, app: ASGIApp, *, store: Store, limiter: RateLimiter | None) -> None:
         self.app = app
         self.store = store
-        self.limiter = FixedWindowLimiter(rate_limit) if rate_limit else None
+        self.limiter = limiter
         self.request_ids = RequestIds()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -151,10 +159,15 @@ class ApiEdge:
             await send(message)
 
         try:
+            refusal = _refused_headers(scope["headers"])
+            if refusal is not None:
+                scope.setdefault("state", {})["caller"] = Caller(request_id, None, None)
+                await envelope_response(refusal, request_id)(scope, receive, send_with_headers)
+                return
             # The token look-up reads the store, so it can fail too: inside the try.
             caller = await self._identify(scope, request_id)
             scope.setdefault("state", {})["caller"] = caller
-            decision = self._limit(scope, caller)
+            decision = await self._limit(scope, caller)
             if decision is not None:
                 added.extend(decision.headers())
             if decision is not None and not decision.allowed:
@@ -162,6 +175,8 @@ class ApiEdge:
                 await envelope_response(problem, request_id)(scope, receive, send_with_headers)
                 return
             await self.app(scope, receive, send_with_headers)
+        except ClientDisconnect:
+            return  # gone before its body arrived: nobody to answer, nothing done
         except Exception:
             log.exception("request %s failed", request_id)
             if started:
@@ -185,20 +200,27 @@ class ApiEdge:
             return Caller(request_id, None, "Unknown or revoked API token")
         return Caller(request_id, principal, None)
 
-    def _limit(self, scope: Scope, caller: Caller) -> Decision | None:
+    async def _limit(self, scope: Scope, caller: Caller) -> Decision | None:
         if self.limiter is None:
             return None
         if caller.principal is not None:
-            return self.limiter.hit(caller.principal.token_id)
+            return await self.limiter.admit(caller.principal.token_id)
         client = scope.get("client")
-        return self.limiter.hit(f"address:{client[0] if client else 'unknown'}")
+        return await self.limiter.admit(f"address:{client[0] if client else 'unknown'}")
 
 
 class BuildServiceHandlers:
-    def __init__(self, store: Store, secret_box: SecretBox, settings: AppSettings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        secret_box: SecretBox,
+        settings: AppSettings,
+        validation_pool: ValidationPool | None,
+    ) -> None:
         self.store = store
         self.secret_box = secret_box
         self.settings = settings
+        self.validation_pool = validation_pool
         self.cursors = CursorCodec(secret_box.subkey("list-cursor"))
 
     async def build_services(self, request: Request) -> Response:
@@ -215,7 +237,7 @@ class BuildServiceHandlers:
 
     async def create(self, request: Request) -> Response:
         project_id = await self._authorize(request, CREATE_SERVICE)
-        service = await _parse_body(request, CreateBuildServiceRequest, self.settings)
+        service = await self._body(request, CreateBuildServiceRequest)
         now = now_iso()
         data = service_data(service, project_id=project_id, account=self.settings.account, now=now)
         try:
@@ -240,7 +262,7 @@ class BuildServiceHandlers:
                 raise HttpError(
                     400,
                     f"The cursor is invalid: {error}",
-                    details={"fields": [_field("$.cursor", "cursor", str(error))]},
+                    details={"fields": [field_row("$.cursor", "cursor", str(error))]},
                 ) from None
         else:
             offset = min((query.get("page", 1) - 1) * per_page, _MAX_OFFSET)
@@ -274,7 +296,7 @@ class BuildServiceHandlers:
 
     async def put(self, request: Request) -> Response:
         project_id = await self._authorize(request, CREATE_SERVICE)
-        service = await _parse_body(request, CreateBuildServiceRequest, self.settings)
+        service = await self._body(request, CreateBuildServiceRequest)
         definition = service.model_dump(mode="json")
         now = now_iso()
 
@@ -299,13 +321,13 @@ class BuildServiceHandlers:
         service_id: str = request.path_params["serviceId"]
         if await self.store.get_service(project_id, service_id) is None:
             raise _no_service(project_id, service_id)
-        patch = await _parse_body(request, PatchBuildServiceRequest, self.settings)
+        patch = await self._body(request, PatchBuildServiceRequest)
         changes = patch.model_dump(mode="json")
         if not changes:
             raise HttpError(
                 400,
                 "The request body is invalid (1 failing field)",
-                details={"fields": [_field("$", "minProperties", "Give at least one field")]},
+                details={"fields": [field_row("$", "minProperties", "Give at least one field")]},
             )
         now = now_iso()
 
@@ -318,11 +340,8 @@ class BuildServiceHandlers:
             try:
                 checked = CreateBuildServiceRequest.model_validate(merged).model_dump(mode="json")
             except ValidationError as error:
-                fields = field_errors(CreateBuildServiceRequest, error)
-                raise HttpError(
-                    400,
-                    f"The patched service would be invalid ({_count(fields)})",
-                    details={"fields": [_field(f.path, f.rule, f.message) for f in fields]},
+                raise invalid_error(
+                    "The patched service would be invalid", CreateBuildServiceRequest, error
                 ) from None
             if checked == definition:
                 return current
@@ -344,6 +363,17 @@ class BuildServiceHandlers:
         if not await self.store.project_exists(project_id):
             raise HttpError(404, f"Project {project_id!r} does not exist")
         return project_id
+
+    async def _body(self, request: Request, model: type[ModelT]) -> ModelT:
+        """The request's body checked by ``model``: small ones here, large ones off the loop."""
+        _require_json(request.headers.get("content-type"))
+        _require_identity(request.headers.getlist("content-encoding"))
+        body = await _read_body(request, self.settings.max_body_bytes)
+        if len(body) <= _INLINE_BODY_BYTES:
+            return checked_body(body, model)
+        if self.validation_pool is None:
+            return await run_in_threadpool(checked_body, body, model)
+        return await self.validation_pool.validate(body, model)
 
     def _row(self, project_id: str, data: dict[str, Any]) -> StoredService:
         """The stored form of a service: its secrets split out and sealed to its row."""
@@ -372,12 +402,31 @@ def _no_service(project_id: str, service_id: str) -> HttpError:
     return HttpError(404, f"Service {service_id!r} does not exist in project {project_id!r}")
 
 
-def _field(path: str, rule: str, message: str) -> dict[str, str]:
-    return {"path": path, "rule": rule, "message": message}
+def _refused_headers(headers: list[tuple[bytes, bytes]]) -> HttpError | None:
+    """A request the API refuses for its headers alone: one header twice, or an Upgrade.
+
+    With two ``Authorization`` or ``Content-Type`` headers, which one counts depends on
+    who reads them (a proxy may take the last, the sandbox took the first), so neither
+    does. An ``Upgrade`` (websocket or any other) asks for another protocol, which this
+    API does not speak; its body is never read.
+    """
+    seen: set[bytes] = set()
+    for name, _ in headers:
+        if name in _SINGLE_HEADERS:
+            if name in seen:
+                header = _SINGLE_HEADERS[name]
+                return HttpError(400, f"The {header} header is given more than once; give it once")
+            seen.add(name)
+        elif name == b"upgrade":
+            return HttpError(
+                400,
+                "The Upgrade header asks for another protocol; this API speaks plain HTTP only",
+                headers={"Connection": "close"},
+            )
+    return None
 
 
-def _count(fields: list[Any]) -> str:
-    return f"{len(fields)} failing field{'s' if len(fields) != 1 else ''}"
+_SINGLE_HEADERS: Final = {b"authorization": "Authorization", b"content-type": "Content-Type"}
 
 
 def _parameters(model: type[BaseModel], request: Request, query: tuple[str, ...]) -> dict[str, Any]:
@@ -394,7 +443,7 @@ def _parameters(model: type[BaseModel], request: Request, query: tuple[str, ...]
             raise HttpError(
                 400,
                 f"The query parameter {name!r} is given more than once",
-                details={"fields": [_field(f"$.{name}", "type", "Give it once")]},
+                details={"fields": [field_row(f"$.{name}", "type", "Give it once")]},
             )
         if given:
             text = given[0]
@@ -407,20 +456,21 @@ def _parameters(model: type[BaseModel], request: Request, query: tuple[str, ...]
     try:
         checked = model.model_validate(values)
     except ValidationError as error:
-        fields = field_errors(model, error)
-        raise HttpError(
-            400,
-            f"The request's parameters are invalid ({_count(fields)})",
-            details={"fields": [_field(f.path, f.rule, f.message) for f in fields]},
-        ) from None
+        raise invalid_error("The request's parameters are invalid", model, error) from None
     dumped: dict[str, Any] = checked.model_dump(mode="json")
     return dumped
 
 
-async def _parse_body(request: Request, model: type[ModelT], settings: AppSettings) -> ModelT:
-    _require_json(request.headers.get("content-type"))
-    body = await _read_body(request, settings.max_body_bytes)
-    return _parse(body, model)
+def _require_identity(encodings: list[str]) -> None:
+    """Refuse a body in an encoding the sandbox does not undo (it would read it as JSON)."""
+    for header in encodings:
+        for coding in header.split(","):
+            coding = coding.strip().lower()
+            if coding and coding != "identity":
+                raise HttpError(
+                    415,
+                    f"Unsupported Content-Encoding {coding!r}; send the body unencoded (identity)",
+                )
 
 
 def _require_json(content_type: str | None) -> None:
@@ -428,9 +478,7 @@ def _require_json(content_type: str | None) -> None:
         raise HttpError(415, "Missing Content-Type; send application/json")
     media_type, *parameters = (part.strip() for part in content_type.split(";"))
     media_type = media_type.lower()
-    if media_type != "application/json" and not (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    ):
+    if media_type != "application/json":
         raise HttpError(415, f"Unsupported Content-Type {media_type!r}; send application/json")
     for parameter in parameters:
         name, _, value = parameter.partition("=")
@@ -466,30 +514,6 @@ async def _drain(stream: AsyncIterator[bytes]) -> None:
             return
 
 
-def _parse(body: bytes, model: type[ModelT]) -> ModelT:
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise HttpError(400, f"The request body is not valid UTF-8 (byte {error.start})") from None
-    try:
-        return model.model_validate_json(body)
-    except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        if first["type"] == "json_invalid":
-            reason = first.get("ctx", {}).get("error", "not JSON")
-            raise HttpError(400, f"The request body is not valid JSON: {reason}") from None
-        try:  # pydantic's parser reads NaN and Infinity, which are not JSON; no field takes them
-            from_json(body, allow_inf_nan=False)
-        except ValueError as invalid:
-            raise HttpError(400, f"The request body is not valid JSON: {invalid}") from None
-        fields = field_errors(model, error)
-        raise HttpError(
-            400,
-            f"The request body is invalid ({_count(fields)})",
-            details={"fields": [_field(f.path, f.rule, f.message) for f in fields]},
-        ) from None
-
-
 async def _problem(request: Request, exc: Exception) -> Response:
     request_id = _caller(request).request_id
     if isinstance(exc, HttpError):
@@ -503,9 +527,21 @@ async def _problem(request: Request, exc: Exception) -> Response:
     return envelope_response(HttpError(exc.status_code, message, headers=exc.headers), request_id)
 
 
-def create_app(store: Store, secret_box: SecretBox, settings: AppSettings) -> Starlette:
-    """The ASGI app. The caller owns ``store`` and closes it."""
-    handlers = BuildServiceHandlers(store, secret_box, settings)
+def create_app(
+    store: Store,
+    secret_box: SecretBox,
+    settings: AppSettings,
+    *,
+    validation_pool: ValidationPool | None = None,
+    rate_limiter: RateLimiter | None = None,
+) -> Starlette:
+    """The ASGI app. The caller owns ``store`` and ``validation_pool`` and closes them;
+    without a pool, large bodies are checked in a thread (enough for tests in-process).
+    ``rate_limiter`` counts ``settings.rate_limit`` where replicas share it; without one,
+    requests are counted in this process's memory."""
+    if rate_limiter is None and settings.rate_limit is not None:
+        rate_limiter = FixedWindowLimiter(settings.rate_limit)
+    handlers = BuildServiceHandlers(store, secret_box, settings, validation_pool)
 
     async def spec(request: Request) -> Response:
         return FileResponse(settings.spec_path, media_type="application/yaml")
@@ -536,7 +572,7 @@ def create_app(store: Store, secret_box: SecretBox, settings: AppSettings) -> St
             Route("/openapi.yaml", spec, methods=["GET"]),
             Route("/docs", docs, methods=["GET"]),
         ],
-        middleware=[Middleware(ApiEdge, store=store, rate_limit=settings.rate_limit)],
+        middleware=[Middleware(ApiEdge, store=store, limiter=rate_limiter)],
         exception_handlers={HttpError: _problem, HTTPException: _problem},
     )
     app.router.redirect_slashes = False  # `.../build/` is an unknown path (404), not a 307

@@ -5,6 +5,11 @@
     python -m sandbox token create --project my-project \
         --permission "Project > Services > General > Create"
     python -m sandbox token list
+    python -m sandbox serve --store postgresql://sandbox@db.internal:5432/sandbox
+
+``--db`` (the default) keeps everything in one SQLite file; ``--store`` in a
+PostgreSQL database that several `serve` processes, on one machine or many,
+share: projects, tokens, services and rate limits.
 
 On first start with an empty database, `serve` creates the project
 ``default-project`` and an admin token, and prints the token once. Pass
@@ -15,21 +20,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import re
 import signal
 import socket
+import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import Final
+from typing import TYPE_CHECKING, Final
+from urllib.parse import parse_qsl, quote, urlencode
 
 from sandbox.app import DEFAULT_RATE_LIMIT, AppSettings, create_app
-from sandbox.rate_limit import RateLimit
-from sandbox.secrets_at_rest import KEY_ENV_VAR, SecretBox
+from sandbox.connection import (
+    DEFAULT_IDLE_SECONDS,
+    DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_REQUEST_SECONDS,
+    ConnectionLimits,
+    bounded_protocol,
+)
+from sandbox.rate_limit import RateLimit, RateLimiter
+from sandbox.secrets_at_rest import KEY_ENV_VAR, SecretBox, reseal
 from sandbox.sqlite_store import SqliteAdminStore, SqliteStore
-from sandbox.store import StoreError
+from sandbox.store import AdminStore, Store, StoredService, StoreError
 from sandbox.tokens import (
     ADMIN_PERMISSION,
     ALL_PROJECTS,
@@ -38,11 +55,21 @@ from sandbox.tokens import (
     new_token,
     validate_token_text,
 )
+from sandbox.validation_pool import DEFAULT_WORKERS, ValidationPool
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    import uvicorn
 
 __all__ = ["DEFAULT_PROJECT", "main"]
 
 DEFAULT_PROJECT: Final = "default-project"
 DB_ENV_VAR: Final = "NF_SANDBOX_DB"
+POSTGRES_KEY_FILE: Final = Path("sandbox-postgres.key")
+"""With ``--store``, the secret key file when ``$NF_SANDBOX_SECRET_KEY`` is not set: in the
+working directory, as the database has no folder to keep it beside."""
+_POSTGRES_SCHEMES: Final = ("postgresql://", "postgres://")
 _SLUG: Final = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
 
@@ -58,7 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return command(args)
     except (StoreError, UsageError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+    except sqlite3.Error as error:  # a file SQLite opened, then could not read: damaged
+        print(f"error: {args.db}: the database cannot be read ({error})", file=sys.stderr)
+    except OSError as error:
+        print(f"error: {error.filename or args.db}: {error.strerror}", file=sys.stderr)
+    return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,11 +98,19 @@ def _parser() -> argparse.ArgumentParser:
         description="A local, stateful Northflank API for build services.",
     )
     database = argparse.ArgumentParser(add_help=False)
-    database.add_argument(
+    where = database.add_mutually_exclusive_group()
+    where.add_argument(
         "--db",
         type=Path,
         default=Path(os.environ.get(DB_ENV_VAR, "sandbox.db")),
         help=f"the SQLite file (default: ${DB_ENV_VAR} or ./sandbox.db)",
+    )
+    where.add_argument(
+        "--store",
+        type=_store_url,
+        metavar="URL",
+        help="a PostgreSQL database instead, postgresql://user@host:port/db, that several"
+        " sandbox processes can share (tables made on first start)",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -96,9 +135,36 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--synchronous",
         choices=("full", "normal"),
-        default="full",
-        help="full (default): a create is on disk before its 200; normal: in the OS's hands,"
-        " which survives a crash of the sandbox but not of the machine, and is faster",
+        help="SQLite only. full (default): a create is on disk before its 200; normal: in the"
+        " OS's hands, which survives a crash of the sandbox but not of the machine, and is faster",
+    )
+    serve.add_argument(
+        "--max-header-bytes",
+        type=partial(_positive, int),
+        default=DEFAULT_MAX_HEADER_BYTES,
+        help=f"largest request line and headers, in bytes; larger is a 431"
+        f" (default {DEFAULT_MAX_HEADER_BYTES})",
+    )
+    serve.add_argument(
+        "--request-timeout",
+        type=partial(_positive, float),
+        default=DEFAULT_REQUEST_SECONDS,
+        help="seconds for a request's headers and body to arrive, from its first byte;"
+        f" slower is a 408 (default {DEFAULT_REQUEST_SECONDS:g})",
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=partial(_positive, float),
+        default=DEFAULT_IDLE_SECONDS,
+        help="seconds a connection may stay silent before or between requests"
+        f" (default {DEFAULT_IDLE_SECONDS:g})",
+    )
+    serve.add_argument(
+        "--validation-workers",
+        type=partial(_positive, int),
+        default=DEFAULT_WORKERS,
+        help="processes that check request bodies over 16 KiB, started on first use,"
+        f" so a costly body never stalls other requests (default {DEFAULT_WORKERS})",
     )
     serve.add_argument("--quiet", action="store_true", help="no access log")
     serve.set_defaults(command=_serve)
@@ -149,6 +215,24 @@ def _rate_limit(text: str) -> RateLimit | None:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _store_url(text: str) -> str:
+    if not text.startswith(_POSTGRES_SCHEMES):
+        raise argparse.ArgumentTypeError(
+            "expected a PostgreSQL URL, postgresql://user@host:port/db (for a SQLite file, --db)"
+        )
+    return text
+
+
+def _positive(kind: Callable[[str], float], text: str) -> float:
+    try:
+        value = kind(text)
+    except ValueError:
+        value = 0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
+
+
 def _slug(text: str, what: str) -> str:
     if not (3 <= len(text) <= 100 and _SLUG.fullmatch(text)):
         raise UsageError(f"{what} {text!r}: use 3-100 lowercase letters, digits and single hyphens")
@@ -162,35 +246,149 @@ def _serve(args: argparse.Namespace) -> int:
     admin_token = args.admin_token or new_token()
     if args.admin_token is not None and (problem := validate_token_text(args.admin_token)):
         raise UsageError(f"--admin-token: {problem}")
+    if args.store is not None and args.synchronous is not None:
+        raise UsageError(
+            "--synchronous is SQLite's setting; with --store, PostgreSQL's synchronous_commit"
+            " decides when a create is durable"
+        )
     # Listen first: a start that cannot listen must not set up the database (and show its
     # admin token, which would then never be shown again) before it fails.
     listener = _listen(args.host, args.port)
     try:
-        box, account = _bootstrap(args.db, account, admin_token, chosen=args.admin_token)
+        box, account = _set_up(args, account, admin_token)
     except BaseException:
         listener.close()
         raise
 
-    store = SqliteStore(args.db, synchronous=args.synchronous)
-    app = create_app(store, box, AppSettings(account=account, rate_limit=args.rate_limit))
+    store, limiter = _open_store(args)
+    pool = ValidationPool(int(args.validation_workers))
+    settings = AppSettings(account=account, rate_limit=args.rate_limit)
+    app = create_app(store, box, settings, validation_pool=pool, rate_limiter=limiter)
+    limits = ConnectionLimits(args.max_header_bytes, args.request_timeout, args.idle_timeout)
     config = uvicorn.Config(
         app,
+        http=bounded_protocol(limits),
+        ws="none",  # an Upgrade is refused by the app, never acted on
         log_level="warning" if args.quiet else "info",
         access_log=not args.quiet,
         server_header=False,
         proxy_headers=False,
         lifespan="off",
     )
+    logging.getLogger("uvicorn.access").addFilter(_redact_query_secrets)
     host, port = listener.getsockname()[:2]
     limit = args.rate_limit or "off"
     print(f"Listening on http://{host}:{port} (rate limit {limit})", flush=True)
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, _exit_cleanly)
     try:
-        uvicorn.Server(config).run(sockets=[listener])
+        _run_server(uvicorn.Server(config), listener, store)
     finally:
-        asyncio.run(store.close())
+        pool.close()
     return 0
+
+
+def _set_up(args: argparse.Namespace, account: str, admin_token: str) -> tuple[SecretBox, str]:
+    """The secret key and the account, once the store is ready (made on first start)."""
+    if args.store is None:
+        with _removed_unless_started(args.db):
+            admin = SqliteAdminStore(args.db)
+            return _bootstrap(
+                str(args.db), admin, _key_file(args.db), account, admin_token, args.admin_token
+            )
+    postgres = _postgres_store()
+    with _removed_if_created(POSTGRES_KEY_FILE):
+        return _bootstrap(
+            postgres.redacted_url(args.store),
+            postgres.PostgresAdminStore(args.store, create=True),
+            POSTGRES_KEY_FILE,
+            account,
+            admin_token,
+            args.admin_token,
+        )
+
+
+def _open_store(args: argparse.Namespace) -> tuple[Store, RateLimiter | None]:
+    """The handlers' store, and the rate limiter that keeps its counts in it when the
+    store is shared (``None``: the app counts in memory)."""
+    if args.store is None:
+        return SqliteStore(args.db, synchronous=args.synchronous or "full"), None
+    postgres = _postgres_store()
+    store = postgres.PostgresStore(args.store)
+    limiter = postgres.PostgresRateLimiter(store, args.rate_limit) if args.rate_limit else None
+    return store, limiter
+
+
+def _run_server(server: uvicorn.Server, listener: socket.socket, store: Store) -> None:
+    """Serve until stopped, then close the store in the same event loop: a pool of
+    asyncio connections belongs to the loop that opened it."""
+
+    async def serve_then_close() -> None:
+        try:
+            await server.serve(sockets=[listener])
+        finally:
+            await store.close()
+
+    with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:
+        runner.run(serve_then_close())
+
+
+_SECRET_PARAMETER: Final = re.compile(r"token|key|secret|password|auth|signature", re.IGNORECASE)
+
+
+def _redact_query_secrets(record: logging.LogRecord) -> bool:
+    """Keep tokens out of the access log: a query parameter whose name says it holds a
+    secret (``token``, ``api_token``, ``access_token``, ``key``...) shows as ``REDACTED``.
+
+    The API never reads a token from the query string, but a client may still send one
+    there; the 401 it gets should not leave the token in a log file.
+    """
+    args = record.args
+    if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str) and "?" in args[2]:
+        path, _, query = args[2].partition("?")
+        pairs = parse_qsl(query, keep_blank_values=True)
+        redacted = [(n, "REDACTED" if _SECRET_PARAMETER.search(n) else v) for n, v in pairs]
+        record.args = (*args[:2], f"{path}?{urlencode(redacted, quote_via=quote)}", *args[3:])
+    return True
+
+
+@contextmanager
+def _removed_unless_started(db: Path) -> Iterator[None]:
+    """On a first start, create ``db`` (saying so) and remove all of it again if the start fails.
+
+    A refused start must leave nothing behind: no database, no WAL, no key file, no folder.
+    """
+    if db.exists():
+        yield
+        return
+    print(f"{db} does not exist yet; creating a new sandbox database.", file=sys.stderr)
+    folders = [folder for folder in (db.parent, *db.parent.parents) if not folder.exists()]
+    created = [db.with_name(db.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+    key_file = _key_file(db)
+    if not key_file.exists():
+        created.append(key_file)
+    try:
+        yield
+    except BaseException:
+        for path in created:
+            path.unlink(missing_ok=True)
+        for folder in folders:  # innermost first
+            if folder.exists() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
+
+
+@contextmanager
+def _removed_if_created(key_file: Path) -> Iterator[None]:
+    """A key file made by a start that then fails is removed: a refused start leaves nothing."""
+    if key_file.exists():
+        yield
+        return
+    try:
+        yield
+    except BaseException:
+        key_file.unlink(missing_ok=True)
+        raise
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
@@ -204,12 +402,13 @@ def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
 
 
 def _bootstrap(
-    db: Path, account: str, admin_token: str, *, chosen: str | None
+    db: str, admin: AdminStore, key_file: Path, account: str, admin_token: str, chosen: str | None
 ) -> tuple[SecretBox, str]:
-    """Open the secret key and, on an empty database, create the default project and token."""
-    admin = SqliteAdminStore(db)
+    """Open the secret key and, on an empty database, create the default project and token.
+
+    ``db`` names the database in messages (a PostgreSQL URL without its password)."""
     try:
-        box = _secret_box(db, admin)
+        box = _secret_box(db, key_file, admin)
         if admin.bootstrap(
             project_id=DEFAULT_PROJECT, token_hash=hash_token(admin_token), account=account
         ):
@@ -218,14 +417,25 @@ def _bootstrap(
                 print(f"Admin token (shown only this once):\n  {admin_token}")
         elif chosen is not None:
             print(f"{db} is already set up; --admin-token is ignored.", file=sys.stderr)
+        if resealed := admin.reseal_services(_resealer(box)):
+            print(f"Sealed the build arguments of {resealed} stored service(s).", file=sys.stderr)
         return box, admin.account()
     finally:
         admin.close()
 
 
-def _secret_box(db: Path, admin: SqliteAdminStore) -> SecretBox:
-    key_file = db.with_name(db.name + ".key")
-    box = SecretBox.load(key_file)
+def _resealer(box: SecretBox) -> Callable[[StoredService], StoredService]:
+    return lambda row: reseal(row, box)
+
+
+def _key_file(db: Path) -> Path:
+    return db.with_name(db.name + ".key")
+
+
+def _secret_box(db: str, key_file: Path, admin: AdminStore) -> SecretBox:
+    # A database that has a key on record needs that key: a new one would not open its
+    # secrets, so it is not created (and then refused, left behind).
+    box = SecretBox.load(key_file, create=admin.recorded_key_fingerprint() is None)
     if admin.key_fingerprint(box.fingerprint) != box.fingerprint:
         source = f"${KEY_ENV_VAR}" if KEY_ENV_VAR in os.environ else str(key_file)
         raise StoreError(
@@ -248,9 +458,47 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
+def _admin_store(args: argparse.Namespace) -> AdminStore:
+    """The store a management command works on; it never makes one."""
+    if args.store is None:
+        return _existing_database(args.db)
+    admin: AdminStore = _postgres_store().PostgresAdminStore(args.store)
+    return admin
+
+
+POSTGRES_PACKAGES: Final = "psycopg==3.3.9 psycopg-binary==3.3.9 psycopg-pool==3.3.3"
+"""The `postgres` dependency group of pyproject.toml, for the message that names it."""
+
+
+def _postgres_store() -> ModuleType:
+    """sandbox.postgres_store, imported only for `--store`: SQLite users need no driver."""
+    try:
+        import sandbox.postgres_store as postgres
+    except ModuleNotFoundError as missing:
+        if missing.name is None or not missing.name.startswith("psycopg"):
+            raise
+        raise UsageError(
+            f"--store postgresql://... needs the PostgreSQL driver: pip install {POSTGRES_PACKAGES}"
+        ) from None
+    return postgres
+
+
+def _existing_database(db: Path) -> SqliteAdminStore:
+    """The database of a management command, which never creates one: a mistyped ``--db``
+    would make a new database, and a token no server accepts."""
+    if not db.exists():
+        raise UsageError(
+            f"{db} does not exist; check --db (or ${DB_ENV_VAR}), or create it by starting"
+            f" `python -m sandbox serve --db {db}` once"
+        )
+    if db.is_dir():
+        raise UsageError(f"{db} is a directory, not a sandbox database")
+    return SqliteAdminStore(db)
+
+
 def _create_project(args: argparse.Namespace) -> int:
     project_id = _slug(args.project_id, "project id")
-    admin = SqliteAdminStore(args.db)
+    admin = _admin_store(args)
     try:
         admin.create_project(project_id)
     finally:
@@ -260,7 +508,7 @@ def _create_project(args: argparse.Namespace) -> int:
 
 
 def _list_projects(args: argparse.Namespace) -> int:
-    admin = SqliteAdminStore(args.db)
+    admin = _admin_store(args)
     try:
         for project_id in admin.list_projects():
             print(project_id)
@@ -276,7 +524,7 @@ def _create_token(args: argparse.Namespace) -> int:
             _slug(project_id, "--project")
     token = new_token()
     permissions = tuple(dict.fromkeys(args.permission))
-    admin = SqliteAdminStore(args.db)
+    admin = _admin_store(args)
     try:
         token_id = admin.create_token(
             token_hash=hash_token(token),
@@ -292,7 +540,7 @@ def _create_token(args: argparse.Namespace) -> int:
 
 
 def _list_tokens(args: argparse.Namespace) -> int:
-    admin = SqliteAdminStore(args.db)
+    admin = _admin_store(args)
     try:
         tokens = admin.list_tokens()
     finally:
@@ -314,7 +562,7 @@ def _list_tokens(args: argparse.Namespace) -> int:
 
 
 def _revoke_token(args: argparse.Namespace) -> int:
-    admin = SqliteAdminStore(args.db)
+    admin = _admin_store(args)
     try:
         admin.revoke_token(args.token_id)
     finally:

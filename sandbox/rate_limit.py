@@ -3,7 +3,9 @@
 Each caller (a token, or the client address when there is no valid token)
 gets ``requests`` per window; windows start at multiples of their length
 since the Unix epoch, so ``x-ratelimit-reset`` is the same instant for
-everyone. State is in memory: one sandbox process, one count.
+everyone. `FixedWindowLimiter` keeps the counts in memory: one sandbox
+process, one count. Replicas that share a store need the counts in it (the
+PostgreSQL store's limiter); both are a `RateLimiter` and decide alike.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["Decision", "FixedWindowLimiter", "RateLimit"]
+__all__ = ["Decision", "FixedWindowLimiter", "RateLimit", "RateLimiter", "decide"]
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _SPEC = re.compile(r"(\d+)\s*/\s*(second|minute|hour|day)")
@@ -62,7 +65,34 @@ class Decision:
         return headers
 
 
+def decide(limit: RateLimit, *, count: int, reset_at: int, now: float) -> Decision:
+    """The verdict on the ``count``-th request of a caller in the window ending at ``reset_at``.
+
+    Every limiter decides here, so the x-ratelimit-* headers do not depend on where the
+    counts are kept.
+    """
+    allowed = count <= limit.requests
+    return Decision(
+        allowed=allowed,
+        limit=limit.requests,
+        remaining=limit.requests - min(count, limit.requests),
+        reset_at=reset_at,
+        retry_after=0 if allowed else max(1, math.ceil(reset_at - now)),
+    )
+
+
+class RateLimiter(Protocol):
+    """Counts a caller's requests, wherever the counts are kept."""
+
+    limit: RateLimit
+
+    async def admit(self, caller: str) -> Decision:
+        """Count one request by ``caller`` and say whether it is within the limit."""
+
+
 class FixedWindowLimiter:
+    """Counts in this process's memory: right for one sandbox process."""
+
     def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.time) -> None:
         self.limit = limit
         self._clock = clock
@@ -77,19 +107,15 @@ class FixedWindowLimiter:
         started, used = self._counts.get(caller, (window_start, 0))
         if started != window_start:
             used = 0
-        allowed = used < self.limit.requests
-        if allowed:
-            used += 1
+        decision = decide(self.limit, count=used + 1, reset_at=reset_at, now=now)
+        if decision.allowed:
             if len(self._counts) >= _PRUNE_AT:
                 self._prune(window_start)
-            self._counts[caller] = (window_start, used)
-        return Decision(
-            allowed=allowed,
-            limit=self.limit.requests,
-            remaining=self.limit.requests - used,
-            reset_at=reset_at,
-            retry_after=0 if allowed else max(1, math.ceil(reset_at - now)),
-        )
+            self._counts[caller] = (window_start, used + 1)
+        return decision
+
+    async def admit(self, caller: str) -> Decision:
+        return self.hit(caller)
 
     def _prune(self, window_start: int) -> None:
         self._counts = {k: v for k, v in self._counts.items() if v[0] == window_start}

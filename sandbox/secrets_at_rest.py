@@ -1,4 +1,8 @@
-"""The contents of build files and secret mounts, encrypted before they are stored.
+"""The contents of build files and secret mounts, and the build arguments, encrypted at rest.
+
+Northflank treats build arguments as secrets (reading them needs "Project >
+Secrets > Services > Read"), so the whole ``buildArguments`` object, names and
+values, is sealed; the stored record keeps the key, emptied, in its place.
 
 AES-256-GCM (from ``cryptography``) with a unique 96-bit nonce per record and
 the record's ``project/service`` as associated data, so a sealed blob cannot
@@ -25,13 +29,23 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic_core import to_json
 
-from sandbox.store import StoreError
+from sandbox.store import NewService, StoredService, StoreError
 
-__all__ = ["KEY_ENV_VAR", "SECRET_SECTIONS", "SecretBox", "join_secrets", "split_secrets"]
+__all__ = [
+    "KEY_ENV_VAR",
+    "SEALED_OBJECTS",
+    "SECRET_SECTIONS",
+    "SecretBox",
+    "join_secrets",
+    "reseal",
+    "split_secrets",
+]
 
 KEY_ENV_VAR = "NF_SANDBOX_SECRET_KEY"
 SECRET_SECTIONS = ("buildFiles", "dockerSecretMounts")
 """The request fields whose entries' ``data`` the seed calls encrypted at rest."""
+SEALED_OBJECTS = ("buildArguments",)
+"""The request fields sealed whole: every name and value."""
 
 _FORMAT_VERSION = b"\x01"
 _NONCE_BYTES = 12
@@ -54,12 +68,20 @@ class SecretBox:
         return hmac.new(self._key, b"nf-sandbox-subkey:" + purpose.encode(), "sha256").digest()
 
     @classmethod
-    def load(cls, key_file: Path) -> SecretBox:
-        """The key from the environment, or from ``key_file`` (created if missing)."""
+    def load(cls, key_file: Path, *, create: bool = True) -> SecretBox:
+        """The key from the environment, or from ``key_file`` (created if missing and
+        ``create``); a key file others can read, or that is not a key, is refused."""
         encoded = os.environ.get(KEY_ENV_VAR)
         if encoded is not None:
             return cls(_decode_key(encoded, f"${KEY_ENV_VAR}"))
+        if key_file.is_dir():
+            raise StoreError(f"{key_file}: the secret key file is a directory")
         if not key_file.exists():
+            if not create:
+                raise StoreError(
+                    f"{key_file}: the secret key file is missing; the database's secrets were"
+                    f" sealed with it (restore it, or set ${KEY_ENV_VAR})"
+                )
             _create_key_file(key_file)
         mode = stat.S_IMODE(key_file.stat().st_mode)
         if mode & 0o077:
@@ -67,7 +89,11 @@ class SecretBox:
                 f"{key_file}: the secret key file is readable by others (mode {mode:04o});"
                 f" run `chmod 600 {key_file}`"
             )
-        return cls(_decode_key(key_file.read_text(encoding="ascii").strip(), str(key_file)))
+        try:
+            text = key_file.read_text(encoding="ascii")
+        except UnicodeDecodeError:
+            text = ""  # not a key: refused below, naming the file
+        return cls(_decode_key(text.strip(), str(key_file)))
 
     def seal(self, plaintext: bytes, context: str) -> bytes:
         nonce = self._nonces.next()
@@ -144,6 +170,10 @@ def split_secrets(data: dict[str, Any]) -> tuple[dict[str, Any], bytes | None]:
             name: {key: value for key, value in entry.items() if key != "data"}
             for name, entry in entries.items()
         }
+    for section in SEALED_OBJECTS:
+        if data.get(section):
+            hidden[section] = data[section]
+            public[section] = {}
     if not hidden:
         return public, None
     return public, to_json(hidden)
@@ -156,7 +186,25 @@ def join_secrets(public: dict[str, Any], hidden_json: bytes | None) -> dict[str,
     data = dict(public)
     hidden: dict[str, dict[str, str]] = json.loads(hidden_json)
     for section, contents in hidden.items():
+        if section in SEALED_OBJECTS:
+            data[section] = contents
+            continue
         data[section] = {
             name: {"data": contents[name], **entry} for name, entry in public[section].items()
         }
     return data
+
+
+def reseal(row: StoredService, box: SecretBox) -> StoredService:
+    """``row`` stored as `split_secrets` splits today: for rows written before a field
+    was sealed (``buildArguments`` before schema version 3), whose record holds it plain."""
+    context = f"{row.project_id}/{row.service_id}"
+    hidden = box.open(row.sealed_secrets, context) if row.sealed_secrets is not None else None
+    record, sealed = split_secrets(join_secrets(json.loads(row.record_json), hidden))
+    return NewService(
+        row.project_id,
+        row.service_id,
+        to_json(record).decode(),
+        None if sealed is None else box.seal(sealed, context),
+        row.created_at,
+    )

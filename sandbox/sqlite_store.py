@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import queue
 import secrets
 import sqlite3
@@ -44,7 +45,7 @@ from sandbox.store import (
 
 __all__ = ["SCHEMA_VERSION", "SqliteAdminStore", "SqliteStore", "connect"]
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 _BUSY_TIMEOUT_MS: Final = 10_000
 _MAX_GROUP: Final = 512
 _SYNCHRONOUS: Final = {"full": "FULL", "normal": "NORMAL"}
@@ -78,8 +79,11 @@ CREATE TABLE services (
 """
 _MIGRATIONS: Final = {
     1: "ALTER TABLE tokens ADD COLUMN projects TEXT NOT NULL DEFAULT '[\"*\"]'",
+    2: "INSERT OR REPLACE INTO meta (key, value) VALUES ('reseal_services', 'pending')",
 }
-"""From each older schema version to the next; a version-1 token belongs to every project."""
+"""From each older schema version to the next; a version-1 token belongs to every project.
+Version 3 seals ``buildArguments``: sealing needs the secret key, which the schema step does
+not have, so it leaves a note and `SqliteAdminStore.reseal_services` does the sealing."""
 _SERVICE_COLUMNS: Final = "project_id, id, record, sealed_secrets, created_at"
 
 
@@ -96,7 +100,8 @@ SIGKILL of the sandbox, not of the machine, and spares one fsync per commit.
 def connect(path: Path, synchronous: Synchronous = "full") -> sqlite3.Connection:
     """Open (creating if needed) the database at ``path``, with its schema in place."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            create_private_file(path)
         connection = sqlite3.connect(
             path, isolation_level=None, check_same_thread=False, timeout=_BUSY_TIMEOUT_MS / 1000
         )
@@ -113,6 +118,18 @@ def connect(path: Path, synchronous: Synchronous = "full") -> sqlite3.Connection
         connection.close()
         raise StoreError(f"{path}: not a sandbox database ({error})") from None
     return connection
+
+
+def create_private_file(path: Path) -> None:
+    """An empty database file only its owner can read, in folders only its owner can enter.
+
+    It holds token hashes and sealed secrets. SQLite gives the ``-wal`` and ``-shm``
+    files the database file's mode, so they are private too.
+    """
+    missing = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _migrate(connection: sqlite3.Connection, path: Path) -> None:
@@ -184,6 +201,11 @@ class SqliteAdminStore:
     def account(self) -> str:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'account'").fetchone()
         return str(row[0]) if row else "sandbox-user"
+
+    def recorded_key_fingerprint(self) -> str | None:
+        """The fingerprint of the secret key this database was first used with, if any."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'key_fingerprint'").fetchone()
+        return None if row is None else str(row[0])
 
     def key_fingerprint(self, fingerprint: str) -> str | None:
         """Remember the secret key's fingerprint on first use; return the one on record."""
@@ -270,6 +292,18 @@ class SqliteAdminStore:
             ).rowcount
         if not changed:
             raise StoreError(f"no active token with id {token_id!r} (see `token list`)")
+
+    def reseal_services(self, reseal: Callable[[StoredService], StoredService]) -> int:
+        """After the migration to schema version 3, store every service as ``reseal``
+        gives it back (its build arguments sealed); the number of services resealed."""
+        with _transaction(self._db):
+            if not self._db.execute("SELECT 1 FROM meta WHERE key = 'reseal_services'").fetchone():
+                return 0
+            rows = self._db.execute(f"SELECT {_SERVICE_COLUMNS} FROM services").fetchall()  # noqa: S608
+            for row in rows:
+                _write_row(self._db, reseal(StoredService(*row)), replace=True)
+            self._db.execute("DELETE FROM meta WHERE key = 'reseal_services'")
+        return len(rows)
 
     def count_services(self, project_id: str) -> int:
         row = self._db.execute("SELECT count(*) FROM services WHERE project_id = ?", (project_id,))

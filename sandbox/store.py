@@ -1,10 +1,10 @@
 """What the handlers need from storage, and nothing about how it is kept.
 
 The HTTP layer talks to a `Store`; the management commands talk to an
-`AdminStore`. `sqlite_store.py` implements both on one SQLite file. A
-PostgreSQL backend (several sandbox replicas behind one load balancer)
-implements the same two protocols and leaves the handlers alone: the only
-promises the handlers rely on are listed on each method.
+`AdminStore`. `sqlite_store.py` implements both on one SQLite file;
+`postgres_store.py` on one PostgreSQL database, which several sandbox
+replicas behind one load balancer can share. The handlers are the same for
+both: the only promises they rely on are listed on each method.
 """
 
 from __future__ import annotations
@@ -175,3 +175,16 @@ class AdminStore(Protocol):
 
     def count_services(self, project_id: str) -> int:
         """How many services the project has."""
+
+    def recorded_key_fingerprint(self) -> str | None:
+        """The fingerprint of the secret key the store was first used with, if any."""
+
+    def key_fingerprint(self, fingerprint: str) -> str | None:
+        """Remember the secret key's fingerprint on first use; return the one on record."""
+
+    def reseal_services(self, reseal: Callable[[StoredService], StoredService]) -> int:
+        """Store every service that an older schema left unsealed as ``reseal`` gives it
+        back; the number resealed (0 when there is nothing to do)."""
+
+    def close(self) -> None:
+        """Release the storage."""

@@ -26,7 +26,11 @@ _STARTUP_SECONDS = 30.0
 
 @dataclass
 class LiveSandbox:
-    """A running sandbox: its URL, database file, admin token and process."""
+    """A running sandbox: its URL, database file, admin token and process.
+
+    With ``store_url`` (a ``postgresql://`` URL) the sandbox keeps its state there
+    (``--store``); ``db`` then only names the folder it runs in and its log.
+    """
 
     db: Path
     admin_token: str
@@ -35,6 +39,7 @@ class LiveSandbox:
     url: str = ""
     process: subprocess.Popen[bytes] | None = None
     log: Path = field(init=False)
+    store_url: str = ""
 
     def __post_init__(self) -> None:
         self.log = self.db.with_name(self.db.name + ".log")
@@ -47,7 +52,8 @@ class LiveSandbox:
         command = [
             sys.executable, "-m", "sandbox", "serve",
             "--host", "127.0.0.1", "--port", "0",
-            "--db", str(self.db), "--admin-token", self.admin_token,
+            *(("--store", self.store_url) if self.store_url else ("--db", str(self.db))),
+            "--admin-token", self.admin_token,
             *self.extra_args,
         ]  # fmt: skip
         path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
@@ -88,11 +94,16 @@ class LiveSandbox:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def start_sandbox(folder: Path, *extra_args: str, env: dict[str, str] | None = None) -> LiveSandbox:
-    """Start a sandbox on a fresh database in ``folder`` (quiet, with a known admin token)."""
+def start_sandbox(
+    folder: Path, *extra_args: str, env: dict[str, str] | None = None, store_url: str = ""
+) -> LiveSandbox:
+    """Start a sandbox on a fresh database in ``folder`` (quiet, with a known admin token),
+    or, given ``store_url``, on that PostgreSQL database."""
     folder.mkdir(parents=True, exist_ok=True)
     token = "nfsb_test_" + secrets.token_urlsafe(24)
-    return LiveSandbox(folder / "sandbox.db", token, extra_args, env or {}).start()
+    sandbox = LiveSandbox(folder / "sandbox.db", token, extra_args, env or {})
+    sandbox.store_url = store_url
+    return sandbox.start()
 
 
 T = TypeVar("T")

@@ -55,9 +55,11 @@ def same(a: Any, b: Any) -> bool:
 def test_public_names() -> None:
     assert sorted(docs.__all__) == [
         "DocumentError",
+        "MAX_DOCUMENT_BYTES",
         "dump_yaml",
         "format_for",
         "parse_document",
+        "parse_json",
         "read_file",
     ]
 

@@ -46,6 +46,7 @@ class Case:
 CASES = [
     Case("help.txt", ("--help",), 0, "stdout"),
     Case("create-service-build-help.txt", (*CREATE, "--help"), 0, "stdout"),
+    Case("patch-service-build-help.txt", ("patch", "service", "build", "--help"), 0, "stdout"),
     Case("context-help.txt", ("context", "--help"), 0, "stdout"),
     Case(
         "validation-error.txt",

@@ -659,3 +659,30 @@ def test_unknown_request_fields_are_still_refused(mode: str) -> None:
     with pytest.raises(RequestValidationError, match="futureField"):
         create(mode, client_options, {**unique_body(), "futureField": 1})
     assert sent == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_request_id_on_results(mode: str, live: LiveSandbox) -> None:
+    """A successful call's ``X-Request-Id`` is on its result and on each page, as
+    ``_request_id``; it is not a field: dumps and equality ignore it."""
+    created = create(mode, options(live), unique_body())
+    assert isinstance(created._request_id, str)
+    assert created._request_id
+    assert "_request_id" not in created.model_dump()
+    assert created == BuildService.model_validate(created.model_dump(mode="json"))
+    if mode == "sync":
+        with Client(**options(live)) as client:
+            page = client.list.services(project_id=PROJECT, per_page=1)
+            fetched = client.get.service(project_id=PROJECT, service_id=created.id)
+    else:
+
+        async def run() -> tuple[Any, Any]:
+            async with AsyncClient(**options(live)) as client:
+                first = await client.list.services(project_id=PROJECT, per_page=1)
+                one = await client.get.service(project_id=PROJECT, service_id=created.id)
+                return first, one
+
+        page, fetched = run_bounded(run, ASYNC_SECONDS)
+    assert page._request_id
+    assert page._request_id != created._request_id
+    assert fetched._request_id not in {None, created._request_id, page._request_id}

@@ -19,6 +19,12 @@ written once per test session to a JSON file), four surfaces say "valid" or "inv
     a change that would make the service invalid). Anything else (a 400 about the
     JSON itself, a 413, a 500) is a verdict of its own, and so a disagreement.
 
+Beyond the verdicts: for every body both find invalid, the TypeScript validator and
+``field_errors`` name the same failing paths; and for the buildSettings oneOf classes
+(a branch, both, neither, one bad, an extra key) the sandbox's 400 lists exactly
+``field_errors``' paths, rules and messages, the one ``exactly one of: dockerfile,
+buildpack`` error wherever no single branch is meant.
+
 The corpus is deterministic: the spec's examples; cases at every constraint
 boundary, derived by walking a full body with the spec's request schema (lengths
 min-1/min/max/max+1, also in astral characters; the ECMA-vs-Python regex traps;
@@ -519,6 +525,11 @@ def one_of_cases(dockerfile: dict[str, Any], buildpack: dict[str, Any]) -> Itera
         ("oneOf:extra-key", {"buildpack": {}, "builder": "HEROKU_24"}),
         ("oneOf:extra-key", {"dockerfile": docker["dockerfile"], "buildEngine": "kaniko"}),
         ("oneOf:extra-key", {**docker, "__proto__": {}}),
+        ("oneOf:one-bad", {"dockerfile": {"dockerFilePath": "Dockerfile", "dockerWorkDir": "/"}}),
+        ("oneOf:one-bad", {"dockerfile": {"dockerFilePath": "/D"}}),
+        ("oneOf:one-bad", {"dockerfile": {**docker["dockerfile"], "buildEngine": "docker"}}),
+        ("oneOf:one-bad", {**pack, "buildpack": {"builder": "HEROKU_1"}}),
+        ("oneOf:one-bad", {"buildpack": {"buildpackLocators": "heroku/nodejs"}, "storage": 1}),
     ]
     for name, settings_value in settings_cases:
         body = {**dockerfile, "buildSettings": settings_value}
@@ -560,6 +571,8 @@ def patch_one_of_cases(dockerfile: dict[str, Any], buildpack: dict[str, Any]) ->
         ("oneOf:extra-key", {"buildpack": {}, "builder": "HEROKU_24"}),
         ("oneOf:extra-key", {"dockerfile": {}, "dockerFilePath": "/D"}),
         ("oneOf:extra-key", {"dockerfile": {}, "__proto__": {}}),
+        ("oneOf:one-bad", {"dockerfile": {"dockerFilePath": "D"}}),
+        ("oneOf:one-bad", {"buildpack": {"builder": "HEROKU_1"}, "storage": {}}),
     ]
     for name, settings_value in settings_cases:
         body = {**dockerfile, "buildSettings": settings_value}
@@ -912,6 +925,7 @@ REQUIRED_CLASSES = (
     *("number:numeric-string", "number:boolean"),
     *("boolean:value", "boolean:string", "boolean:number"),
     *("oneOf:dockerfile", "oneOf:buildpack", "oneOf:both", "oneOf:neither", "oneOf:extra-key"),
+    "oneOf:one-bad",
     *("unknown-key", "snake-case-key", "missing-required", "null", "wrong-type", "empty-object"),
     *("map:big", "map:big-one-bad", "map:nested", "map:odd-keys", "map:wrong-value"),
 )
@@ -960,6 +974,7 @@ CLASS_VERDICTS: dict[str, frozenset[str]] = {
             "oneOf:both",
             "oneOf:neither",
             "oneOf:extra-key",
+            "oneOf:one-bad",
             "unknown-key",
             "snake-case-key",
             "missing-required",
@@ -1131,33 +1146,95 @@ def test_four_surfaces_agree(
 
 
 @each_schema
-def test_typescript_and_python_name_a_common_failing_path(corpora: Corpora, schema: str) -> None:
-    """Where both find a body invalid, they name at least one failing field in common.
+def test_typescript_and_python_name_the_same_failing_paths(corpora: Corpora, schema: str) -> None:
+    """Where both find a body invalid, they name the same set of failing fields.
 
-    Different sets are counted, not failed: the surfaces may report more or fewer
-    of a body's errors (a oneOf's branches, above all). No path in common fails.
+    A oneOf's branches once made these differ; both now report one error at the
+    oneOf when no single branch is meant, and the meant branch's own otherwise.
     """
     corpus, verdicts = corpora.corpus(schema), corpora.verdicts(schema)
-    compared = same = 0
-    disjoint: list[str] = []
+    compared = 0
+    different: list[str] = []
     for index, case in enumerate(corpus.cases):
         ts, python = verdicts.typescript[index], verdicts.python_paths[index]
         if ts.verdict != INVALID or verdicts.python[index] != INVALID:
             continue
         compared += 1
-        same += ts.paths == python
-        if not ts.paths & python:
+        if ts.paths != python:
             paths = f"ts: {sorted(ts.paths)}\n    python: {sorted(python)}"
-            disjoint.append(f"{_describe(index, case)}\n    {paths}")
-    print(
-        f"\nfailing paths of {compared} invalid bodies: the same set for {same},"
-        f" different sets for {compared - same}, no path in common for {len(disjoint)}"
-    )
+            different.append(f"{_describe(index, case)}\n    {paths}")
+    print(f"\nfailing paths of {compared} invalid bodies: different sets for {len(different)}")
     assert compared > MIN_COMPARED[schema]
-    assert not disjoint, (
-        f"{len(disjoint)} invalid bodies for which the TypeScript validator and"
-        " field_errors name no failing path in common:\n" + "\n".join(disjoint[:SHOWN])
+    assert not different, (
+        f"{len(different)} invalid bodies for which the TypeScript validator and"
+        " field_errors name different failing paths:\n" + "\n".join(different[:SHOWN])
     )
+
+
+ONE_OF_ERROR = ("$.buildSettings", "oneOf", "exactly one of: dockerfile, buildpack")
+
+
+def python_field_errors(body: Any, schema: str) -> list[tuple[str, str, str]]:
+    model = MODELS[schema]
+    try:
+        model.model_validate(body)
+    except ValidationError as error:
+        return [(f.path, f.rule, f.message) for f in field_errors(model, error)]
+    return []
+
+
+def _sandbox_fields(server: LiveSandbox, bodies: list[Any], operation: Operation) -> list[Any]:
+    """The sandbox's ``details.fields`` for each body, as (path, rule, message) rows."""
+    found = []
+    with httpx.Client(headers=server.headers, timeout=30.0) as client:
+        if operation.name == "patch":
+            body = {**example("request", "dockerfileBuild"), "name": PATCHED}
+            made = client.post(f"{server.url}{SERVICES}/build", json=body)
+            assert made.status_code == 200, made.text
+        for body in bodies:
+            response = client.request(operation.method, f"{server.url}{operation.path}", json=body)
+            assert response.status_code == 400, response.text
+            fields = response.json()["error"]["details"]["fields"]
+            found.append([(f["path"], f["rule"], f["message"]) for f in fields])
+    return found
+
+
+@each_schema
+def test_one_of_errors_are_the_same_on_every_surface(
+    corpora: Corpora, schema: str, sandbox: LiveSandbox
+) -> None:
+    """Each invalid body of the buildSettings oneOf classes (both branches, neither, one
+    bad, an extra key): field_errors, the TypeScript validator and the sandbox's 400 name
+    the same failing fields. Where no single branch is meant, that is only the one error
+    ``exactly one of: dockerfile, buildpack`` at ``$.buildSettings``; where one is (one
+    bad), its own errors, and never the oneOf's."""
+    operation = OPERATIONS["create" if schema == REQUEST else "patch"]
+    corpus, verdicts = corpora.corpus(schema), corpora.verdicts(schema)
+    picked = [
+        (index, case)
+        for index, case in enumerate(corpus.cases)
+        if any(name.startswith("oneOf:") for name in case.classes)
+        and verdicts.python[index] == INVALID
+    ]
+    live = _sandbox_fields(sandbox, [case.body for _, case in picked], operation)
+    kinds: Counter[str] = Counter()
+    for (index, case), sandbox_errors in zip(picked, live, strict=True):
+        python = python_field_errors(case.body, schema)
+        where = _describe(index, case)
+        assert sandbox_errors == python, where
+        assert verdicts.typescript[index].paths == {path for path, _, _ in python}, where
+        if ONE_OF_ERROR in python:
+            assert python == [ONE_OF_ERROR], where
+            kinds["the one oneOf error"] += 1
+        else:
+            kinds["a branch's own errors"] += 1
+        if case.classes & {"oneOf:both"}:
+            assert python == [ONE_OF_ERROR], where
+        if case.classes & {"oneOf:one-bad"}:
+            assert ONE_OF_ERROR not in python, where
+    print(f"\n{schema}: oneOf bodies compared on three surfaces: {dict(kinds)}")
+    assert kinds["the one oneOf error"] >= 3
+    assert kinds["a branch's own errors"] >= 2
 
 
 # The oracle's reading of the traps, pinned: a mistake all four shared would pass otherwise.

@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tomllib
 import zipfile
 from dataclasses import dataclass
 from email.parser import HeaderParser
@@ -33,11 +34,12 @@ import northflank_build  # the repository's copy, to compare the installed one w
 import pytest
 
 from tests.live_sandbox import ROOT, LiveSandbox
-from tests.spec_data import SPEC, example
+from tests.spec_data import example
 
 DISTRIBUTION = "northflank-build"
 PACKAGE = "northflank_build"
-VERSION = str(SPEC["info"]["version"])
+# The packages' version, from release.toml (the spec's info.version is the API's).
+VERSION = str(tomllib.loads((ROOT / "release.toml").read_text(encoding="utf-8"))["version"])
 STEM = f"{PACKAGE}-{VERSION}"
 TIMEOUT = 300  # seconds for one build or install; each takes a few
 

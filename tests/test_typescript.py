@@ -43,7 +43,7 @@ from tests.typescript_build import (
 
 TS_TESTS = ROOT / "tests" / "ts"
 NODE_SUITE_SECONDS = 120  # it takes a few
-PACKAGE_FILES = {"dist", "src", "README.md", "package.json"}
+PACKAGE_FILES = {"dist", "src", "LICENSE", "README.md", "package.json"}
 """What the tarball may hold at its top level (under ``package/``)."""
 
 
@@ -195,9 +195,11 @@ def test_every_generated_file_starts_with_the_provenance_header() -> None:
         ".ts": f"// {header}",
         ".json": f'{{"_generated": "{header}",',
         ".md": f"<!-- {header} -->",
+        "": header,  # LICENSE: plain text, so the header is a plain line
     }
     files = sorted(path for path in GENERATED_TYPESCRIPT.rglob("*") if path.is_file())
     assert {p.relative_to(GENERATED_TYPESCRIPT).as_posix() for p in files} >= {
+        "LICENSE",
         "README.md",
         "package.json",
         "tsconfig.json",

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from ..ir import Api
 
-__all__ = ["RenderedFile", "Renderer"]
+__all__ = ["LICENSE_SOURCE", "RenderedFile", "Renderer", "license_file"]
+
+LICENSE_SOURCE = Path(__file__).resolve().parents[2] / "LICENSE"
+"""The project's own licence, the one text both packages ship."""
 
 
 @dataclass(frozen=True)
@@ -20,3 +23,9 @@ class RenderedFile:
 
 
 Renderer = Callable[[Api], list[RenderedFile]]
+
+
+def license_file(package_root: PurePosixPath) -> RenderedFile:
+    """The project's LICENSE inside a package: both declare MIT, and MIT asks for its text."""
+    text = LICENSE_SOURCE.read_text(encoding="utf-8")
+    return RenderedFile(package_root / "LICENSE", "\n" + text)

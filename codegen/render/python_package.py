@@ -23,7 +23,7 @@ from ..literals import python_literal
 from ..names import PythonIdentifier, split_words
 from ..spec_walk import components_root, dereference, in_example, iter_nodes
 from ..templating import render_template
-from . import RenderedFile
+from . import RenderedFile, license_file
 
 __all__ = [
     "RUNTIME_DIR",
@@ -103,6 +103,7 @@ def render_python_package(api: Api) -> list[RenderedFile]:
             render_template("python/__init__.py.jinja", api=api),
         ),
         RenderedFile(root / package.import_name / "py.typed", ""),
+        license_file(root),
     ]
     files += [
         RenderedFile(
@@ -125,8 +126,23 @@ def package_docs(api: Api) -> PackageDocs:
     return PackageDocs(
         quick_start=_quick_start(api, document, operation),
         defaults=_client_defaults(),
-        urls=(("Documentation", url),) if isinstance(url, str) and url else (),
+        urls=_project_urls(api, url if isinstance(url, str) else ""),
     )
+
+
+def _project_urls(api: Api, documentation: str) -> tuple[tuple[str, str], ...]:
+    """PyPI's sidebar: the repository (release.toml), its issues and changelog, the API docs."""
+    repository = api.package.repository
+    urls = [("Documentation", documentation)] if documentation else []
+    if repository:
+        urls = [
+            ("Homepage", repository),
+            *urls,
+            ("Repository", repository),
+            ("Issues", f"{repository}/issues"),
+            ("Changelog", f"{repository}/blob/main/CHANGELOG.md"),
+        ]
+    return tuple(urls)
 
 
 # --------------------------------------------------------------------------- the quick start

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from ..ir import Api, Operation, Parameter, Resource
 from ..names import ClassName, TsIdentifier
 from ..templating import render_template
-from . import RenderedFile
+from . import RenderedFile, license_file
 from .typescript_schema import TsCheck, declarations, validators
 
 __all__ = [
@@ -186,6 +186,7 @@ def render_typescript(api: Api) -> list[RenderedFile]:
         RenderedFile(ROOT / "src" / path.name, path.read_text(encoding="utf-8"))
         for path in typescript_runtime_files()
     ]
+    files.append(license_file(ROOT))
     return files
 
 

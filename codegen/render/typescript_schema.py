@@ -26,6 +26,8 @@ __all__ = [
     "TsProperty",
     "UnsupportedSchema",
     "declarations",
+    "distinguishing_keys",
+    "one_of_message",
     "validators",
 ]
 
@@ -225,6 +227,7 @@ class _Compiler:
 
     collect: bool
     constants: dict[str, TsConstant]
+    schemas: Mapping[str, Any]
     counter: int = 0
 
     def fresh(self, stem: str) -> str:
@@ -330,8 +333,18 @@ class _Compiler:
             names.append(name)
             lines.append(f"const {name}: FieldError[] = [];")
             lines += self.schema(branch, v, p, name, f"{where}/oneOf/{index}")
-        lines.append(f"exactlyOne({errors}, {p}, [{', '.join(names)}]);")
+        keys = distinguishing_keys([self.resolve(branch) for branch in branches])
+        message = json.dumps(one_of_message(keys), ensure_ascii=False)
+        lines.append(
+            f"exactlyOne({errors}, {p}, [{', '.join(names)}], {json.dumps(keys)}, {message});"
+        )
         return lines
+
+    def resolve(self, schema: Any) -> Any:
+        """``schema`` with its ``$ref`` chain followed to the component it names."""
+        while isinstance(schema, Mapping) and "$ref" in schema:
+            schema = self.schemas[_ref_name(schema["$ref"])]
+        return schema
 
     def typed(
         self, schema: Mapping[str, Any], kind: str, v: str, p: str, errors: str, where: str
@@ -452,7 +465,7 @@ class _Compiler:
 def validators(schemas: Mapping[str, Any]) -> tuple[tuple[TsConstant, ...], tuple[TsCheck, ...]]:
     """The module-level constants and each schema compiled both ways, in name order."""
     constants: dict[str, TsConstant] = {}
-    testing, checking = _Compiler(False, constants), _Compiler(True, constants)
+    testing, checking = _Compiler(False, constants, schemas), _Compiler(True, constants, schemas)
     checks = []
     for name, schema in sorted(schemas.items()):
         where = f"#/components/schemas/{name}"
@@ -460,6 +473,27 @@ def validators(schemas: Mapping[str, Any]) -> tuple[tuple[TsConstant, ...], tupl
         check_lines = checking.schema(schema, "value", "path", "errors", where)
         checks.append(TsCheck(name, tuple(test_lines), tuple(check_lines)))
     return tuple(constants.values()), tuple(checks)
+
+
+def distinguishing_keys(branches: list[Any]) -> list[list[str]]:
+    """Each ``oneOf`` branch's required properties that not every branch requires, in
+    property order: what tells the branches apart (``dockerfile``, ``buildpack``)."""
+    required = [_required_in_order(branch) for branch in branches]
+    shared = set.intersection(*(set(keys) for keys in required)) if required else set()
+    return [[key for key in keys if key not in shared] for keys in required]
+
+
+def one_of_message(keys: list[list[str]]) -> str:
+    """The one error of a ``oneOf`` that no single branch answers, as every surface words it:
+    each branch by its distinguishing keys (``+`` between several), ``object`` if none."""
+    return "exactly one of: " + ", ".join("+".join(own) or "object" for own in keys)
+
+
+def _required_in_order(schema: Any) -> list[str]:
+    if not isinstance(schema, Mapping):
+        return []
+    required = set(schema.get("required", []))
+    return [key for key in schema.get("properties", {}) if key in required]
 
 
 def _step(key: str) -> str:

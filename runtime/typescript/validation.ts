@@ -41,31 +41,37 @@ export function pathStep(key: string): string {
 /**
  * `oneOf`: valid when exactly one branch has no errors.
  *
- * When none is valid, the errors reported are those of the branches the value
- * seems meant for: a branch missing one of its own required properties (as the
- * Buildpack branch is when `buildSettings` has `dockerfile`) is passed over,
- * unless every branch is. When several are valid, that is the one error.
+ * Each branch is named by its distinguishing keys (`keys`): the required
+ * properties that not every branch requires, like `dockerfile` and `buildpack`.
+ * A branch missing one of them is not the branch the value meant. When no
+ * branch passes and exactly one is meant (`{"dockerfile": {...bad...}}`), its
+ * errors are the ones reported. Otherwise (none meant, several meant, or several
+ * passing) the one error is `message` at the oneOf's own path, rule `oneOf`:
+ * `exactly one of: dockerfile, buildpack`. The Python models report the same.
  */
-export function exactlyOne(errors: FieldError[], path: string, branches: FieldError[][]): void {
+export function exactlyOne(
+  errors: FieldError[],
+  path: string,
+  branches: FieldError[][],
+  keys: string[][],
+  message: string,
+): void {
   let passed = 0;
   for (const branch of branches) if (branch.length === 0) passed++;
   if (passed === 1) return;
-  if (passed > 1) {
-    errors.push({
-      path,
-      rule: "oneOf",
-      message: `matches ${passed} of the ${branches.length} schemas, not exactly one`,
-    });
-    return;
+  if (passed === 0) {
+    const meant = branches.filter((branch, index) => !missesAnyKey(branch, path, keys[index] ?? []));
+    const only = meant.length === 1 ? meant[0] : undefined;
+    if (only !== undefined) {
+      errors.push(...only);
+      return;
+    }
   }
-  const meant = branches.filter((branch) => !branch.some((error) => missesOwnKey(error, path)));
-  for (const branch of meant.length > 0 ? meant : branches) errors.push(...branch);
+  errors.push({ path, rule: "oneOf", message });
 }
 
-/** Whether `error` says a property directly under `path` is required and missing. */
-function missesOwnKey(error: FieldError, path: string): boolean {
-  if (error.rule !== "required" || !error.path.startsWith(path)) return false;
-  return ONE_STEP.test(error.path.slice(path.length));
+/** Whether `branch` says one of `keys`, directly under `path`, is required and missing. */
+function missesAnyKey(branch: FieldError[], path: string, keys: string[]): boolean {
+  const missing = new Set(keys.map((key) => path + pathStep(key)));
+  return branch.some((error) => error.rule === "required" && missing.has(error.path));
 }
-
-const ONE_STEP = /^(?:\.[A-Za-z_][A-Za-z0-9_]*|\["(?:[^"\\]|\\.)*"\])$/;

@@ -73,6 +73,9 @@ describe("options", () => {
       baseUrl: "https://api.northflank.com",
       timeout: 60_000,
       maxRetries: 2,
+      retryInitialDelay: 500,
+      retryMaxDelay: 8_000,
+      maxResponseBytes: 32 * 1024 * 1024,
       throwErrorOnHttpErrorCode: false,
       skipValidation: false,
       strictResponseValidation: false,
@@ -474,5 +477,68 @@ describe("the package", () => {
     assert.equal(apiClient.options.maxRetries, 5);
     const core = new nf.ClientCore({ maxRetries: 5, token: TOKEN, baseUrl: BASE }, USER_AGENT);
     assert.deepEqual({ ...core.options, fetch: 0 }, { ...apiClient.options, fetch: 0 });
+  });
+});
+
+describe("hardening", () => {
+  test("a token with a control or non-ASCII character is refused when set, unshown", async () => {
+    for (const bad of ["\r", "\n", " ", "\u00e9"]) {
+      assert.throws(() => client({ token: `${TOKEN}${bad}` }), (error) => {
+        assert.match(error.message, /^token has .* at position 15 of 15/);
+        assert.ok(!error.message.includes(TOKEN));
+        return true;
+      });
+    }
+    await withEnv({ NORTHFLANK_API_TOKEN: `${TOKEN}\r` }, async () => {
+      assert.throws(() => new nf.ApiClient(), /NORTHFLANK_API_TOKEN has .*U\+000D/);
+    });
+  });
+
+  test("a header value a fetch would refuse is named, its value unshown", async () => {
+    const error = await rejection(create(client({ headers: { authorization: `Bearer ${TOKEN}\rnext` } })));
+    assert.match(error.message, /the request header authorization is invalid/);
+    assert.ok(!error.message.includes(TOKEN));
+  });
+
+  test("retry delays can be set, and are validated", async () => {
+    assert.throws(() => client({ retryInitialDelay: -1 }), /retryInitialDelay/);
+    assert.throws(() => client({ retryMaxDelay: Infinity }), /retryMaxDelay/);
+    assert.throws(() => client({ retryInitialDelay: 10, retryMaxDelay: 5 }), /retryInitialDelay \(10\)/);
+    const busy = fakeFetch(json(503, { error: { status: 503, message: "busy" } }), created());
+    const started = Date.now();
+    const result = await create(client({ fetch: busy.fetch, retryInitialDelay: 1, retryMaxDelay: 1 }));
+    assert.equal(busy.calls.length, 2);
+    assert.ok(result.data);
+    assert.ok(Date.now() - started < 5_000);
+  });
+
+  test("maxResponseBytes stops reading a longer body", async () => {
+    assert.throws(() => client({ maxResponseBytes: 0 }), /maxResponseBytes/);
+    const endless = new ReadableStream({
+      pull(controller) {
+        controller.enqueue(new Uint8Array(64 * 1024).fill(32));
+      },
+    });
+    const fetch = async () => new Response(endless, { status: 200, headers: { "content-type": "application/json" } });
+    const error = await rejection(create(client({ fetch, maxResponseBytes: 1_000_000 })));
+    assert.equal(error.name, "ResponseTooLargeError");
+    assert.match(error.message, /maxResponseBytes \(1000000 bytes\)/);
+    const declared = async () => new Response("{}", { status: 200, headers: { "content-length": "5000000" } });
+    const refused = await rejection(create(client({ fetch: declared, maxResponseBytes: 1_000_000 })));
+    assert.equal(refused.limit, 1_000_000);
+  });
+
+  test("the request id of a successful call is on the result", async () => {
+    const withId = fakeFetch(() => json(200, responseExample(), { "x-request-id": "req-42" }));
+    assert.equal((await create(client({ fetch: withId.fetch })))._request_id, "req-42");
+    const without = fakeFetch(created());
+    assert.equal((await create(client({ fetch: without.fetch })))._request_id, null);
+  });
+
+  test("a deeply nested error body is parsed without overflowing", async () => {
+    const deep = `{"error": {"status": 400, "message": "deep", "details": {"n": ${"[".repeat(100_000)}${"]".repeat(100_000)}}}}`;
+    const fetch = async () => new Response(deep, { status: 400, headers: { "content-type": "application/json" } });
+    const result = await create(client({ fetch }));
+    assert.equal(result.error.status, 400);
   });
 });

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from northflank_build._client import AsyncClient, AsyncRawClient, Client, RawClient
     from northflank_build._client_base import NOT_GIVEN, ClientOptions, NotGiven, RawResponse
-    from northflank_build._errors import FieldError, field_errors
+    from northflank_build._errors import FieldError, field_errors, first_field_errors
     from northflank_build._exceptions import (
         APIConnectionError,
         APIError,
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         PermissionDeniedError,
         RateLimitError,
         RequestValidationError,
+        ResponseTooLargeError,
     )
     from northflank_build._pagination import AsyncPage, AsyncPaginator, PageInfo, SyncPage
     from northflank_build.models import (
@@ -94,7 +95,7 @@ __version__ = "1.0.0"
 _HOME = {
     **dict.fromkeys(["AsyncClient", "AsyncRawClient", "Client", "RawClient"], "_client"),
     **dict.fromkeys(["NOT_GIVEN", "ClientOptions", "NotGiven", "RawResponse"], "_client_base"),
-    **dict.fromkeys(["FieldError", "field_errors"], "_errors"),
+    **dict.fromkeys(["FieldError", "field_errors", "first_field_errors"], "_errors"),
     **dict.fromkeys(["AsyncPage", "AsyncPaginator", "PageInfo", "SyncPage"], "_pagination"),
     **dict.fromkeys(
         [
@@ -111,6 +112,7 @@ _HOME = {
             "PermissionDeniedError",
             "RateLimitError",
             "RequestValidationError",
+            "ResponseTooLargeError",
         ],
         "_exceptions",
     ),
@@ -267,6 +269,7 @@ __all__ = [
     "RawResponse",
     "RequestValidationError",
     "ResourceSlug",
+    "ResponseTooLargeError",
     "SecretFile",
     "SecretFiles",
     "ServiceDescription",
@@ -279,4 +282,5 @@ __all__ = [
     "VcsData",
     "__version__",
     "field_errors",
+    "first_field_errors",
 ]

@@ -30,6 +30,7 @@ import click
 
 __all__ = [
     "CONFIG_ENV",
+    "MAX_CONTEXTS_FILE_BYTES",
     "Context",
     "ContextError",
     "Contexts",
@@ -38,6 +39,8 @@ __all__ = [
     "load_contexts",
     "resolve_context",
     "save_contexts",
+    "token_problem",
+    "url_problem",
 ]
 
 CONFIG_ENV: Final = "NF_BUILD_CONFIG"
@@ -58,6 +61,10 @@ _FROM_STDIN: Final = "-"
 _EMPTY_HINT: Final = "Add one with: nf-build context add NAME --token TOKEN"
 _MIN_PARTIAL_TOKEN: Final = 20
 """Shorter tokens are redacted whole: five plus four characters would give most of them away."""
+MAX_CONTEXTS_FILE_BYTES: Final = 1024 * 1024
+"""A contexts file holds a few short strings; a bigger one is refused unread."""
+_TOKEN_CHARACTERS: Final = re.compile(r"[\x21-\x7e]+")
+"""What a token may hold: visible ASCII, as an HTTP header carries it unchanged."""
 
 
 def default_config_path() -> Path:
@@ -119,21 +126,34 @@ def load_contexts(path: Path) -> Contexts:
             raise ContextError(
                 f"{path} is readable by others (mode {mode:04o}); run chmod 600 {quoted}"
             )
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ContextError(f"cannot read {path}: it is not a regular file")
         with os.fdopen(fd, "rb", closefd=False) as file:
-            raw = file.read()
+            raw = file.read(MAX_CONTEXTS_FILE_BYTES + 1)
     except OSError as error:
         raise ContextError(f"cannot read {path}: {_reason(error)}") from None
     finally:
         os.close(fd)
+    if len(raw) > MAX_CONTEXTS_FILE_BYTES:
+        raise ContextError(f"{path} is larger than {MAX_CONTEXTS_FILE_BYTES} bytes")
+    return _parse(path, _decoded(path, raw))
+
+
+def _decoded(path: Path, raw: bytes) -> object:
+    """The file's JSON, read by the same strict reader as request bodies: duplicate keys,
+    ``NaN``, integers too long to convert and nesting too deep are refused, by JSON path."""
+    from northflank_build._cli_documents import DocumentError, parse_json
+
     try:
-        document = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ContextError(f"{path} is not UTF-8 (byte {error.start})") from None
-    except json.JSONDecodeError as error:
+    try:
+        return parse_json(text, source=str(path))
+    except DocumentError as error:
         raise ContextError(
-            f"{path} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+            f"{path} is not valid JSON: {str(error).removeprefix(f'{path}: ')}"
         ) from None
-    return _parse(path, document)
 
 
 def save_contexts(path: Path, contexts: Contexts) -> None:
@@ -253,16 +273,44 @@ def _field_problem(key: str, value: str | None) -> str | None:
     if not value:
         return "empty (leave it out instead)"
     if key == "baseUrl":
-        return _url_problem(value)
+        return url_problem(value)
+    if key == "token":
+        return token_problem(value)
     return None
 
 
-def _url_problem(url: str) -> str | None:
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a base URL, or ``None``: http(s), a host, a port if any."""
     if not url.lower().startswith(("http://", "https://")):
         return f"base URL {url!r} must start with http:// or https://"
-    if not urlsplit(url).hostname:
+    if any(character.isspace() or not character.isprintable() for character in url):
+        return f"base URL {url!r} has a space or a control character"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it checks it
+    except ValueError as error:
+        return f"base URL {url!r} is not a valid URL: {_lower(str(error))}"
+    if not parts.hostname:
         return f"base URL {url!r} has no host"
     return None
+
+
+def token_problem(token: str) -> str | None:
+    """Why ``token`` cannot be sent, or ``None``; the message never holds the token."""
+    if _TOKEN_CHARACTERS.fullmatch(token):
+        return None
+    position, character = next(
+        (i, c) for i, c in enumerate(token) if not _TOKEN_CHARACTERS.fullmatch(c)
+    )
+    shown = f"U+{ord(character):04X}"
+    return (
+        f"the token has a character an HTTP header cannot carry ({shown}, at position "
+        f"{position + 1} of {len(token)}): only visible ASCII, no spaces or control characters"
+    )
+
+
+def _lower(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def _name_problem(name: str) -> str:
@@ -433,13 +481,17 @@ def _add(
     The first context added becomes the current one."""
     _check_name(name)
     if base_url is not None:
-        problem = _url_problem(base_url)
+        problem = url_problem(base_url)
         if problem is not None:
-            raise ContextError(problem)
+            raise ContextError(f"--base-url: {problem}")
     if project_id == "":
         raise ContextError("--project-id is empty; leave it out for no default project")
     contexts = load_contexts(config_path)  # before asking for a token: it may not be readable
-    context = Context(name, _read_token(name, token), base_url, project_id)
+    given_token = _read_token(name, token)
+    problem = None if given_token is None else token_problem(given_token)
+    if problem is not None:
+        raise ContextError(f"--token: {problem}")
+    context = Context(name, given_token, base_url, project_id)
     replaced = name in contexts.contexts
     current = name if use or not contexts.contexts else contexts.current
     save_contexts(config_path, Contexts(current, {**contexts.contexts, name: context}))

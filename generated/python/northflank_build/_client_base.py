@@ -9,7 +9,8 @@ The generated ``_client.py`` only names endpoints and arranges them as
    string, header parameters into the headers, and the body is sent as exactly
    the caller's JSON;
 2. connection errors, 408, 429 and 5xx are retried with exponential backoff
-   and jitter, honouring ``Retry-After``;
+   and jitter, honouring ``Retry-After``; each attempt has a total deadline (the
+   timeout), and a response body is read only up to ``max_response_bytes``;
 3. an error status becomes an `APIStatusError` subclass, a success is parsed
    by the spec's model: leniently by default (fields the spec does not know are
    kept in each model's ``model_extra``), or strictly with
@@ -20,6 +21,7 @@ The generated ``_client.py`` only names endpoints and arranges them as
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import email.utils
 import json
 import logging
@@ -28,7 +30,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Self, TypeVar
 
 import httpx
@@ -38,6 +40,7 @@ from northflank_build._constants import (
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     INITIAL_RETRY_DELAY,
@@ -47,12 +50,13 @@ from northflank_build._constants import (
     RETRYABLE_STATUSES,
     TOKEN_ENV,
 )
-from northflank_build._errors import field_errors
+from northflank_build._errors import FieldError, field_errors
 from northflank_build._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
     APITimeoutError,
     RequestValidationError,
+    ResponseTooLargeError,
     status_error,
 )
 from northflank_build._pagination import (
@@ -124,7 +128,8 @@ class Endpoint(Generic[T]):
 class ClientOptions:
     """A client's settings; `ClientCore.with_options` returns a copy with some changed."""
 
-    token: str | None
+    token: str | None = field(repr=False)
+    """Sent as ``Authorization: Bearer <token>``; never shown in a repr or an error."""
     base_url: str
     timeout: httpx.Timeout
     max_retries: int
@@ -133,6 +138,12 @@ class ClientOptions:
     strict_response_validation: bool
     """Refuse a success response with fields the spec does not know (by default they
     are kept in ``model_extra``)."""
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    """The longest response body read; a longer one raises `ResponseTooLargeError`."""
+    retry_initial_delay: float = INITIAL_RETRY_DELAY
+    """Seconds before the first retry; each further retry doubles it, with jitter."""
+    retry_max_delay: float = MAX_RETRY_DELAY
+    """The longest backoff between two retries, in seconds (``Retry-After`` has its own cap)."""
 
 
 class RawResponse(Generic[T]):
@@ -154,6 +165,12 @@ class RawResponse(Generic[T]):
     def content(self) -> bytes:
         return self.http_response.content
 
+    @property
+    def request_id(self) -> str | None:
+        """The response's ``X-Request-Id``: quote it when reporting a problem."""
+        request_id: str | None = self.http_response.headers.get("x-request-id")
+        return request_id
+
     def parse(self) -> T:
         """The typed result, as the call without raw access returns it."""
         return self._parse(self.http_response)
@@ -168,18 +185,105 @@ def _options(
     default_headers: Mapping[str, str] | None,
     skip_validation: bool,
     strict_response_validation: bool,
+    max_response_bytes: int,
+    retry_initial_delay: float,
+    retry_max_delay: float,
 ) -> ClientOptions:
-    if max_retries < 0:
-        raise ValueError("max_retries must be 0 or more")
-    return ClientOptions(
-        token=token if token is not None else os.environ.get(TOKEN_ENV),
+    if token is None:
+        token = os.environ.get(TOKEN_ENV)
+        _check_token(token, TOKEN_ENV)
+    options = ClientOptions(
+        token=token,
         base_url=(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/"),
         timeout=_timeout(timeout),
         max_retries=max_retries,
         default_headers=dict(default_headers or {}),
         skip_validation=skip_validation,
         strict_response_validation=strict_response_validation,
+        max_response_bytes=max_response_bytes,
+        retry_initial_delay=retry_initial_delay,
+        retry_max_delay=retry_max_delay,
     )
+    _check_options(options)
+    return options
+
+
+def _check_options(options: ClientOptions) -> None:
+    """Refuse a setting that could only fail later, naming it; a token is never shown."""
+    _check_token(options.token, "token")
+    _check_base_url(options.base_url)
+    if isinstance(options.max_retries, bool) or not isinstance(options.max_retries, int):
+        raise ValueError(f"max_retries must be a whole number, not {options.max_retries!r}")
+    if options.max_retries < 0:
+        raise ValueError("max_retries must be 0 or more")
+    limit = options.max_response_bytes
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(
+            f"max_response_bytes must be a whole number of bytes, 1 or more: {limit!r}"
+        )
+    initial, longest = options.retry_initial_delay, options.retry_max_delay
+    for name, delay in (("retry_initial_delay", initial), ("retry_max_delay", longest)):
+        if isinstance(delay, bool) or not isinstance(delay, int | float):
+            raise ValueError(f"{name} must be a number of seconds, not {delay!r}")
+        if not math.isfinite(delay) or delay < 0:
+            raise ValueError(f"{name} must be a finite number of seconds, 0 or more: {delay!r}")
+    if initial > longest:
+        raise ValueError(
+            f"retry_initial_delay ({initial}) must not be more than retry_max_delay ({longest})"
+        )
+
+
+def _check_token(token: object, setting: str) -> None:
+    """A token must be printable ASCII without spaces: a header can carry nothing else.
+
+    A trailing ``\\r`` or ``\\n`` (``$(cat token.txt)`` of a file with CRLF line
+    endings) is the usual culprit. The message names the setting and the position,
+    never the token.
+    """
+    if token is None:
+        return
+    if not isinstance(token, str):
+        raise TypeError(f"{setting} must be a string, not {type(token).__name__}")
+    for index, character in enumerate(token):
+        if not "!" <= character <= "~":
+            raise ValueError(
+                f"{setting} has {_character_name(character)} at position {index + 1} of"
+                f" {len(token)}; a token is printable ASCII without spaces (the token is"
+                " not shown)"
+            )
+
+
+def _character_name(character: str) -> str:
+    """How a refused character is named without showing the text around it."""
+    names = {"\r": "a carriage return", "\n": "a line feed", "\t": "a tab", " ": "a space"}
+    if character in names:
+        return f"{names[character]} (U+{ord(character):04X})"
+    kind = "a control character" if character.isascii() else "a non-ASCII character"
+    return f"{kind} (U+{ord(character):04X})"
+
+
+def _check_base_url(base_url: str) -> None:
+    """An http(s) URL with a host, or a clear error naming ``base_url``."""
+    try:
+        url = httpx.URL(base_url)
+    except (httpx.InvalidURL, TypeError, ValueError) as error:
+        raise ValueError(f"base_url {base_url!r} is not a valid URL: {error}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"base_url {base_url!r} must be an http:// or https:// URL with a host")
+
+
+def _check_headers(headers: Mapping[str, str]) -> None:
+    """Every header value as HTTP sends it: printable ASCII (a value is never shown,
+    as it may be a secret)."""
+    for name, value in headers.items():
+        if not isinstance(value, str):
+            raise TypeError(f"the header {name} must be a string, not {type(value).__name__}")
+        for index, character in enumerate(value):
+            if not (" " <= character <= "~" or character == "\t"):
+                raise ValueError(
+                    f"the header {name} has {_character_name(character)} at position"
+                    f" {index + 1}; a header value is printable ASCII (the value is not shown)"
+                )
 
 
 def _timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
@@ -205,6 +309,9 @@ class _Core(Generic[HttpT]):
         skip_validation: bool = False,
         strict_response_validation: bool = False,
         http_client: HttpT | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        retry_initial_delay: float = INITIAL_RETRY_DELAY,
+        retry_max_delay: float = MAX_RETRY_DELAY,
     ) -> None:
         self._options = _options(
             token=token,
@@ -214,20 +321,35 @@ class _Core(Generic[HttpT]):
             default_headers=default_headers,
             skip_validation=skip_validation,
             strict_response_validation=strict_response_validation,
+            max_response_bytes=max_response_bytes,
+            retry_initial_delay=retry_initial_delay,
+            retry_max_delay=retry_max_delay,
         )
-        self._http: HttpT = http_client or self._new_http_client()
+        self._http: HttpT = self._adopted(http_client) if http_client else self._new_http_client()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} base_url={self._options.base_url!r}>"
 
     def _new_http_client(self) -> HttpT:
         raise NotImplementedError
 
-    def with_options(self, **changes: Any) -> Self:
-        """A copy with some options changed (``token``, ``timeout``, ``max_retries``...).
+    def _adopted(self, http_client: object) -> HttpT:
+        """A caller's HTTP client, once it is of the right kind."""
+        raise NotImplementedError
 
-        The copy shares the connection pool with the original.
+    def with_options(self, **changes: Any) -> Self:
+        """A copy with some options changed (``token``, ``timeout``, ``max_retries``,
+        ``http_client``...).
+
+        The copy shares the connection pool with the original, unless given its own
+        ``http_client``.
         """
         copy = object.__new__(type(self))
         copy.__dict__.update(self.__dict__)
+        http_client = changes.pop("http_client", None)
         copy._options = _changed(self._options, changes)
+        if http_client is not None:
+            copy._http = self._adopted(http_client)
         return copy
 
     @property
@@ -249,6 +371,7 @@ class _Core(Generic[HttpT]):
         given = {name: v for name, v in parameters.items() if not isinstance(v, NotGiven)}
         if not skip:
             _check_parameters(endpoint, given)
+        _check_encodable(_parameters_name(endpoint), given)
         content = _body(endpoint, data, skip=skip)
         path = endpoint.path.format_map(
             {name: _path_segment(name, given.get(name)) for name in endpoint.path_parameters}
@@ -271,6 +394,7 @@ class _Core(Generic[HttpT]):
         for extra in (options.default_headers, header_parameters, extra_headers or {}):
             for name, value in extra.items():
                 headers[name.lower()] = value
+        _check_headers(headers)
         call_timeout = options.timeout if isinstance(timeout, NotGiven) else _timeout(timeout)
         # The httpx client's own headers, cookies and query parameters apply too.
         return self._http.build_request(
@@ -289,6 +413,7 @@ class _Core(Generic[HttpT]):
             parsed: Any = _validated_response(endpoint, response, strict=strict)
             if parsed is not None and endpoint.result_attribute is not None:
                 parsed = getattr(parsed, endpoint.result_attribute)
+            _attach_request_id(parsed, response)
             return parsed  # type: ignore[no-any-return]
 
         return parse
@@ -309,7 +434,8 @@ class _Core(Generic[HttpT]):
             after = _retry_after(response.headers.get("retry-after"))
             if after is not None:
                 return after
-        backoff: float = min(INITIAL_RETRY_DELAY * 2.0**attempt, MAX_RETRY_DELAY)
+        options = self._options
+        backoff: float = min(options.retry_initial_delay * 2.0**attempt, options.retry_max_delay)
         return backoff * (1 - 0.25 * random.random())  # noqa: S311 - jitter, not a secret
 
     def _retry_or_raise(
@@ -319,8 +445,9 @@ class _Core(Generic[HttpT]):
         if attempt < self._options.max_retries:
             return self._retry_delay(attempt, None)
         if isinstance(error, httpx.TimeoutException):
-            raise APITimeoutError("the request timed out", request=request) from error
-        raise APIConnectionError(f"connection failed: {error}", request=request) from error
+            raise APITimeoutError(_timed_out(request), request=request) from error
+        reason = _redacted(str(error), self._options.token, request)
+        raise APIConnectionError(f"connection failed: {reason}", request=request) from error
 
     def _finish(self, response: httpx.Response, attempt: int) -> httpx.Response:
         _log_response(response, attempt)
@@ -370,6 +497,7 @@ def _body(
     if isinstance(data, BaseModel):
         if not isinstance(data, model):
             raise TypeError(f"data must be a {model.__name__} or a mapping, not {type(data)}")
+        _check_encodable(model.__name__, data.model_dump(by_alias=True))
         return data.model_dump_json().encode()
     if not isinstance(data, Mapping):
         raise TypeError(f"data must be a {model.__name__} or a mapping, not {type(data)}")
@@ -378,9 +506,203 @@ def _body(
             model.model_validate(data)
         except ValidationError as error:
             raise RequestValidationError(model.__name__, field_errors(model, error)) from error
+    _check_encodable(model.__name__, data)
     return json.dumps(
         data, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_model_json
     ).encode()
+
+
+def _parameters_name(endpoint: Endpoint[Any]) -> str:
+    model = endpoint.parameters_model
+    return model.__name__ if model is not None else f"{endpoint.operation_id} parameters"
+
+
+def _check_encodable(name: str, value: object) -> None:
+    """Refuse text UTF-8 cannot carry (a lone surrogate such as ``\\ud800``), naming its
+    JSON path, before anything is sent."""
+    path = _unencodable_path(value, "$")
+    if path is not None:
+        problem = FieldError(path, "type", "a lone surrogate cannot be encoded as UTF-8")
+        raise RequestValidationError(name, [problem])
+
+
+def _unencodable_path(value: object, path: str) -> str | None:
+    """The JSON path of the first string (or key) that is not valid Unicode text."""
+    pending: list[tuple[object, str]] = [(value, path)]
+    while pending:
+        item, where = pending.pop()
+        if isinstance(item, str):
+            if not _encodable(item):
+                return where
+        elif isinstance(item, Mapping):
+            for key, child in item.items():
+                child_path = f"{where}.{key}" if _encodable(str(key)) else where
+                if not _encodable(str(key)):
+                    return child_path
+                pending.append((child, child_path))
+        elif isinstance(item, list | tuple):
+            pending.extend((child, f"{where}[{index}]") for index, child in enumerate(item))
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _attach_request_id(result: object, response: httpx.Response) -> None:
+    """Put the response's ``X-Request-Id`` on the result as ``_request_id`` (Stainless's
+    name), so a successful call's id is at hand without raw access."""
+    if result is None:
+        return
+    try:
+        object.__setattr__(result, "_request_id", response.headers.get("x-request-id"))
+    except (AttributeError, TypeError):  # a result that takes no attributes keeps none
+        return
+
+
+def _redacted(text: str, token: str | None, request: httpx.Request) -> str:
+    """``text`` without the token or the Authorization header it went out in."""
+    secrets = {token or "", request.headers.get("authorization", "")}
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, "<redacted>")
+    return text
+
+
+def _timed_out(request: httpx.Request) -> str:
+    seconds = _attempt_seconds(request)
+    limit = f" ({seconds:g} s per attempt)" if seconds is not None else ""
+    return f"the request timed out{limit}; raise the client's timeout to wait longer"
+
+
+def _attempt_seconds(request: httpx.Request) -> float | None:
+    """An attempt's total deadline: the longest of the request's timeouts, or none."""
+    timeouts = request.extensions.get("timeout", {})
+    given = [float(v) for v in timeouts.values() if isinstance(v, int | float)]
+    return max(given) if given else None
+
+
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "northflank_build_deadline", default=None
+)
+"""The monotonic time the current synchronous attempt must end by, if any."""
+
+
+def _remaining(timeout: float | None) -> float | None:
+    """A socket operation's timeout, cut to what is left of the attempt's deadline."""
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise httpx.ReadTimeout("the attempt's deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream:
+    """A network stream whose every read and write waits no longer than the deadline:
+    a server sending one byte a second cannot stretch a call past its timeout."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _remaining(timeout))  # type: ignore[no-any-return]
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _remaining(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> _DeadlineStream:
+        return _DeadlineStream(
+            self._stream.start_tls(ssl_context, server_hostname, _remaining(timeout))
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend:
+    """Wraps an HTTP client's network backend so its streams keep the attempt's deadline;
+    outside a call of this package (no deadline set) it behaves exactly as before."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> _DeadlineStream:
+        stream = self._backend.connect_tcp(
+            host,
+            port,
+            _remaining(timeout),
+            local_address=local_address,
+            socket_options=socket_options,
+        )
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> _DeadlineStream:
+        stream = self._backend.connect_unix_socket(
+            path, _remaining(timeout), socket_options=socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _keep_deadlines(http_client: httpx.Client) -> None:
+    """Wrap the network backend of each of the client's connection pools (the default
+    transport's and its proxies'). A transport of another kind keeps only the deadline
+    checked between body chunks."""
+    transports = [getattr(http_client, "_transport", None)]
+    transports += list(getattr(http_client, "_mounts", {}).values())
+    for transport in transports:
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if backend is not None and not isinstance(backend, _DeadlineBackend):
+            pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+
+
+def _check_body_size(response: httpx.Response, limit: int, read: int) -> None:
+    """Stop once the body passes ``limit``; a declared Content-Length past it stops at once."""
+    declared = response.headers.get("content-length", "")
+    too_long = read > limit or (declared.isdigit() and int(declared) > limit)
+    if too_long:
+        raise ResponseTooLargeError(
+            f"the {response.status_code} response is larger than max_response_bytes"
+            f" ({limit} bytes), so it was not read; raise it with"
+            " Client(max_response_bytes=...) or client.with_options(max_response_bytes=...)",
+            response=_headers_only(response),
+            limit=limit,
+        )
+
+
+def _headers_only(response: httpx.Response) -> httpx.Response:
+    """The response's status and headers with an empty body, for an error to carry."""
+    kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]
+    return httpx.Response(response.status_code, headers=kept, request=response.request)
+
+
+def _buffered(response: httpx.Response, body: bytearray) -> httpx.Response:
+    """The streamed response with its (bounded) body in place, as ``read()`` would leave it."""
+    response._content = bytes(body)
+    return response
 
 
 def _model_json(value: object) -> Any:
@@ -468,7 +790,16 @@ class ClientCore(_Core[httpx.Client]):
     """The synchronous core: one `httpx.Client`, shared by every copy from `with_options`."""
 
     def _new_http_client(self) -> httpx.Client:
-        return httpx.Client()
+        http_client = httpx.Client()
+        _keep_deadlines(http_client)
+        return http_client
+
+    def _adopted(self, http_client: object) -> httpx.Client:
+        if not isinstance(http_client, httpx.Client):
+            kind = type(http_client).__name__
+            raise TypeError(f"http_client must be an httpx.Client, not {kind}")
+        _keep_deadlines(http_client)
+        return http_client
 
     def close(self) -> None:
         self._http.close()
@@ -530,7 +861,9 @@ class ClientCore(_Core[httpx.Client]):
             ).parse()
 
         def parse(response: httpx.Response) -> SyncPage[T]:
-            return SyncPage(*self._page_parts(endpoint, response), fetch)
+            page = SyncPage(*self._page_parts(endpoint, response), fetch)
+            _attach_request_id(page, response)
+            return page
 
         return RawResponse(self._send(request), parse)
 
@@ -539,7 +872,7 @@ class ClientCore(_Core[httpx.Client]):
         for attempt in range(retries + 1):
             _log_request(request, attempt)
             try:
-                response = self._http.send(request)
+                response = self._attempt(request)
             except httpx.TransportError as error:
                 time.sleep(self._retry_or_raise(error, request, attempt))
                 continue
@@ -550,12 +883,40 @@ class ClientCore(_Core[httpx.Client]):
             return self._finish(response, attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _attempt(self, request: httpx.Request) -> httpx.Response:
+        """One try, headers and body, within the timeout in all: the network backend
+        cuts each socket wait to the time left, and the body is checked between chunks."""
+        seconds = _attempt_seconds(request)
+        deadline = None if seconds is None else time.monotonic() + seconds
+        token = _DEADLINE.set(deadline)
+        try:
+            response = self._http.send(request, stream=True)
+            try:
+                body = bytearray()
+                limit = self._options.max_response_bytes
+                _check_body_size(response, limit, 0)
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    _check_body_size(response, limit, len(body))
+                    _remaining(None)
+                return _buffered(response, body)
+            finally:
+                response.close()
+        finally:
+            _DEADLINE.reset(token)
+
 
 class AsyncClientCore(_Core[httpx.AsyncClient]):
     """The asynchronous core: one `httpx.AsyncClient`, shared by every copy."""
 
     def _new_http_client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient()
+
+    def _adopted(self, http_client: object) -> httpx.AsyncClient:
+        if not isinstance(http_client, httpx.AsyncClient):
+            kind = type(http_client).__name__
+            raise TypeError(f"http_client must be an httpx.AsyncClient, not {kind}")
+        return http_client
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -618,7 +979,9 @@ class AsyncClientCore(_Core[httpx.AsyncClient]):
             return raw.parse()
 
         def parse(response: httpx.Response) -> AsyncPage[T]:
-            return AsyncPage(*self._page_parts(endpoint, response), fetch)
+            page = AsyncPage(*self._page_parts(endpoint, response), fetch)
+            _attach_request_id(page, response)
+            return page
 
         return RawResponse(await self._send(request), parse)
 
@@ -652,7 +1015,7 @@ class AsyncClientCore(_Core[httpx.AsyncClient]):
         for attempt in range(retries + 1):
             _log_request(request, attempt)
             try:
-                response = await self._http.send(request)
+                response = await self._attempt(request)
             except httpx.TransportError as error:
                 await asyncio.sleep(self._retry_or_raise(error, request, attempt))
                 continue
@@ -663,6 +1026,25 @@ class AsyncClientCore(_Core[httpx.AsyncClient]):
             return self._finish(response, attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def _attempt(self, request: httpx.Request) -> httpx.Response:
+        """One try, headers and body, within the timeout in all."""
+        seconds = _attempt_seconds(request)
+        try:
+            async with asyncio.timeout(seconds):
+                response = await self._http.send(request, stream=True)
+                try:
+                    body = bytearray()
+                    limit = self._options.max_response_bytes
+                    _check_body_size(response, limit, 0)
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        _check_body_size(response, limit, len(body))
+                    return _buffered(response, body)
+                finally:
+                    await response.aclose()
+        except TimeoutError as error:
+            raise httpx.ReadTimeout("the attempt's deadline has passed", request=request) from error
+
 
 def _changed(options: ClientOptions, changes: Mapping[str, Any]) -> ClientOptions:
     unknown = set(changes) - set(ClientOptions.__dataclass_fields__)
@@ -672,4 +1054,6 @@ def _changed(options: ClientOptions, changes: Mapping[str, Any]) -> ClientOption
         changes = {**changes, "timeout": _timeout(changes["timeout"])}
     if "base_url" in changes:
         changes = {**changes, "base_url": str(changes["base_url"]).rstrip("/")}
-    return replace(options, **changes)
+    changed = replace(options, **changes)
+    _check_options(changed)
+    return changed

@@ -5,6 +5,7 @@ APIError
 ├── APIConnectionError          no response: refused, reset, DNS...
 │   └── APITimeoutError
 ├── APIResponseValidationError  a 2xx whose body breaks the spec
+│   └── ResponseTooLargeError   a body longer than ``max_response_bytes``; not read further
 └── APIStatusError              an error status, with the envelope's message, id, details
     ├── BadRequestError         400
     ├── AuthenticationError     401
@@ -39,6 +40,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RequestValidationError",
+    "ResponseTooLargeError",
     "status_error",
 ]
 
@@ -67,6 +69,18 @@ class APIResponseValidationError(APIError):
     def __init__(self, message: str, *, response: httpx.Response) -> None:
         super().__init__(message, request=response.request)
         self.response = response
+
+
+class ResponseTooLargeError(APIResponseValidationError):
+    """A response body longer than the client's ``max_response_bytes``.
+
+    Reading stopped at the limit, so memory stays bounded; ``response`` has the
+    status and headers but no body. ``limit`` is the setting that was exceeded.
+    """
+
+    def __init__(self, message: str, *, response: httpx.Response, limit: int) -> None:
+        super().__init__(message, response=response)
+        self.limit = limit
 
 
 class APIStatusError(APIError):
@@ -169,7 +183,7 @@ def _envelope(response: httpx.Response) -> dict[str, Any]:
     """The ``error`` object of the spec's envelope, or ``{}`` for any other body."""
     try:
         body = json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested beyond the stack
         return {}
     error = body.get("error") if isinstance(body, dict) else None
     return error if isinstance(error, dict) else {}

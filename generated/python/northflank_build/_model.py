@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.config import ExtraValues
@@ -52,6 +52,12 @@ class SpecModel(BaseModel):
     only the spec's keys: ``{"build_plan": ...}`` is an unknown key there,
     as it is to the spec.
     """
+
+    if TYPE_CHECKING:
+        # Set on a call's result only, outside pydantic's fields and private attributes,
+        # so dumps and equality ignore it (as in the Stainless SDKs).
+        _request_id: str | None
+        """The ``X-Request-Id`` of the response this result came in."""
 
     model_config = ConfigDict(
         strict=True,

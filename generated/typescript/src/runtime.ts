@@ -38,6 +38,8 @@ export const DEFAULTS = Object.freeze({
   /** Milliseconds before the first retry; each further retry doubles it, with jitter. */
   initialRetryDelayMs: 500,
   maxRetryDelayMs: 8_000,
+  /** The longest response body read; a longer one is refused, not buffered (32 MiB). */
+  maxResponseBytes: 32 * 1024 * 1024,
   /** The longest `Retry-After` honoured; a longer one is cut to this. */
   maxRetryAfterMs: 60_000,
   /** 408, 429 and 500-599. */
@@ -95,6 +97,8 @@ export interface ApiCallResponse<R> {
   request: { url: string; method: string; headers: Record<string, string>; body: string | undefined };
   /** Set for an error status (unless `throwErrorOnHttpErrorCode`, which throws instead). */
   error?: ApiCallError;
+  /** The response's `x-request-id` (`null` when absent): quote it when reporting a problem. */
+  _request_id: string | null;
   /** Where a page of a list stands; set on each page of a paginated call. */
   pagination?: ApiCallPagination<R>;
 }
@@ -265,6 +269,12 @@ export interface ClientOptions {
   timeout?: number | undefined;
   /** Retries after the first attempt; default 2. */
   maxRetries?: number | undefined;
+  /** Milliseconds before the first retry, doubling (with jitter) up to `retryMaxDelay`; default 500. */
+  retryInitialDelay?: number | undefined;
+  /** The longest backoff between two retries, in milliseconds; default 8000. */
+  retryMaxDelay?: number | undefined;
+  /** The longest response body read, in bytes; a longer one is a {@link ResponseValidationError}. */
+  maxResponseBytes?: number | undefined;
   /** Throw a {@link NorthflankApiCallError} for an error status, instead of setting `error`. */
   throwErrorOnHttpErrorCode?: boolean | undefined;
   /** Send request bodies and parameters without checking them against the spec. */
@@ -289,6 +299,9 @@ export interface ResolvedOptions {
   baseUrl: string;
   timeout: number;
   maxRetries: number;
+  retryInitialDelay: number;
+  retryMaxDelay: number;
+  maxResponseBytes: number;
   throwErrorOnHttpErrorCode: boolean;
   skipValidation: boolean;
   strictResponseValidation: boolean;
@@ -369,6 +382,81 @@ function show(value: unknown): string {
   return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
 
+/** A delay setting in milliseconds: finite, 0 or more. */
+function checkDelay(delay: number, what: string): number {
+  if (typeof delay !== "number" || !Number.isFinite(delay) || delay < 0 || delay > MAX_TIMER_MS) {
+    throw new RangeError(`${what} must be a number of milliseconds, 0 or more, not ${show(delay)}`);
+  }
+  return delay;
+}
+
+/**
+ * A token is printable ASCII without spaces: a header can carry nothing else. A
+ * trailing `\r` (`$(cat token.txt)` of a CRLF file) is the usual culprit. The
+ * message names the setting and the position, never the token.
+ */
+function checkToken(token: string | undefined, what: string): void {
+  if (token === undefined) return;
+  if (typeof token !== "string") throw new TypeError(`${what} must be a string`);
+  for (let index = 0; index < token.length; index++) {
+    const code = token.charCodeAt(index);
+    if (code < 0x21 || code > 0x7e) {
+      const hex = code.toString(16).toUpperCase().padStart(4, "0");
+      throw new TypeError(
+        `${what} has a character that is not printable ASCII (U+${hex}) at position ${index + 1} of ${token.length}; a token is printable ASCII without spaces (the token is not shown)`,
+      );
+    }
+  }
+}
+
+/** A body longer than the client's `maxResponseBytes`: reading stopped at the limit. */
+export class ResponseTooLargeError extends Error {
+  constructor(
+    readonly limit: number,
+    readonly response: Response,
+  ) {
+    super(
+      `the ${response.status} response is larger than maxResponseBytes (${limit} bytes), so it was not read; raise it with new Client({ maxResponseBytes })`,
+    );
+    this.name = "ResponseTooLargeError";
+  }
+}
+
+/** The body as text, read chunk by chunk and refused past `limit` bytes (memory stays bounded). */
+async function boundedText(response: Response, limit: number): Promise<string> {
+  const declared = Number(response.headers.get("content-length") ?? "0");
+  if (declared > limit) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new ResponseTooLargeError(limit, response);
+  }
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let read = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text + decoder.decode();
+    read += value.byteLength;
+    if (read > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new ResponseTooLargeError(limit, response);
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+}
+
+/**
+ * The result with the response's `x-request-id` as `_request_id`, as the Stainless
+ * clients put it: not enumerable, so the result keeps the official client's shape.
+ */
+function withRequestId<T extends object>(result: T, response: Response): T & { _request_id: string | null } {
+  const value = response.headers.get("x-request-id");
+  return Object.defineProperty(result, "_request_id", { value, enumerable: false }) as T & {
+    _request_id: string | null;
+  };
+}
+
 function environment(name: string): string | undefined {
   try {
     type Env = Record<string, string | undefined>;
@@ -418,11 +506,25 @@ export class ClientCore {
     }
     const headers: Record<string, string> = {};
     mergeHeaders(headers, given.headers);
+    const retryInitialDelay = checkDelay(given.retryInitialDelay ?? DEFAULTS.initialRetryDelayMs, "retryInitialDelay");
+    const retryMaxDelay = checkDelay(given.retryMaxDelay ?? DEFAULTS.maxRetryDelayMs, "retryMaxDelay");
+    if (retryInitialDelay > retryMaxDelay) {
+      throw new RangeError(`retryInitialDelay (${retryInitialDelay}) must not be more than retryMaxDelay (${retryMaxDelay})`);
+    }
+    const maxResponseBytes = given.maxResponseBytes ?? DEFAULTS.maxResponseBytes;
+    if (!Number.isSafeInteger(maxResponseBytes) || maxResponseBytes < 1) {
+      throw new RangeError(`maxResponseBytes must be a whole number of bytes, 1 or more, not ${show(maxResponseBytes)}`);
+    }
+    const token = given.token ?? environment(DEFAULTS.tokenEnv);
+    checkToken(token, given.token === undefined ? DEFAULTS.tokenEnv : "token");
     this.options = Object.freeze({
-      token: given.token ?? environment(DEFAULTS.tokenEnv),
+      token,
       baseUrl,
       timeout: checkTimeout(given.timeout ?? DEFAULTS.timeoutMs, "timeout"),
       maxRetries,
+      retryInitialDelay,
+      retryMaxDelay,
+      maxResponseBytes,
       throwErrorOnHttpErrorCode: given.throwErrorOnHttpErrorCode ?? false,
       skipValidation: given.skipValidation ?? false,
       strictResponseValidation: given.strictResponseValidation ?? false,
@@ -446,7 +548,7 @@ export class ClientCore {
   ): Promise<PaginatedApiCallResponse<R>> {
     const { result, page } = await this.send(endpoint, request, settings);
     const cursor = page?.cursor;
-    const paged: PaginatedApiCallResponse<R> = {
+    const paged: PaginatedApiCallResponse<R> = withRequestId({
       ...result,
       pagination: {
         hasNextPage: page?.hasNextPage ?? false,
@@ -458,7 +560,7 @@ export class ClientCore {
           return this.page(endpoint, { ...request, options }, settings);
         },
       },
-    };
+    }, result.rawResponse);
     return paged;
   }
 
@@ -485,7 +587,7 @@ export class ClientCore {
       if (page.error) return page;
     }
     const data = { ...(isObject(first.data) ? first.data : {}), [itemsKey]: items };
-    return { data: data as R, rawResponse: first.rawResponse, request: first.request };
+    return withRequestId({ data: data as R, rawResponse: first.rawResponse, request: first.request }, first.rawResponse);
   }
 
   /** Validates, sends and reads one call: its result, and its page for a list. */
@@ -550,8 +652,9 @@ export class ClientCore {
     mergeHeaders(headers, settings?.headers);
     try {
       new Headers(headers); // a value fetch would refuse (a newline, non-Latin-1) fails here, unsent
-    } catch (error) {
-      throw new TypeError(`a request header is invalid: ${(error as Error).message}`);
+    } catch {
+      const name = Object.keys(headers).find((key) => !/^[\t\x20-\x7e]*$/.test(headers[key] ?? ""));
+      throw new TypeError(`the request header ${name ?? "(unknown)"} is invalid: a header value is printable ASCII (the value is not shown)`);
     }
     const sent = { url, method: endpoint.method, headers: redacted(headers), body };
 
@@ -567,7 +670,7 @@ export class ClientCore {
       const last = attempt >= options.maxRetries;
       if ("failure" in outcome) {
         if (!last) {
-          await sleep(backoff(attempt), signal);
+          await sleep(backoff(attempt, options), signal);
           continue;
         }
         const tries = `${attempt + 1} attempt${attempt === 0 ? "" : "s"}`;
@@ -579,7 +682,7 @@ export class ClientCore {
       }
       const { response, text } = outcome;
       if (!last && DEFAULTS.retryableStatuses.includes(response.status)) {
-        await sleep(retryAfter(response.headers.get("retry-after")) ?? backoff(attempt), signal);
+        await sleep(retryAfter(response.headers.get("retry-after")) ?? backoff(attempt, options), signal);
         continue;
       }
       return this.finish(endpoint, response, text, sent, attempt > 0);
@@ -604,9 +707,10 @@ export class ClientCore {
     try {
       const send = this.options.fetch;
       const response = await send(url, { ...init, signal: controller.signal });
-      return { response, text: await response.text() };
+      return { response, text: await boundedText(response, this.options.maxResponseBytes) };
     } catch (failure) {
       signal?.throwIfAborted(); // the caller's abort: no retry, no wrapping
+      if (failure instanceof ResponseTooLargeError) throw failure;
       return { failure, timedOut };
     } finally {
       clearTimeout(timer);
@@ -623,7 +727,7 @@ export class ClientCore {
   ): { result: ApiCallResponse<R>; page: PageInfo | undefined } {
     if (response.status >= 200 && response.status < 300) {
       if (endpoint.validateResponse === undefined) {
-        return { result: { data: undefined as R, rawResponse: response, request }, page: undefined };
+        return { result: withRequestId({ data: undefined as R, rawResponse: response, request }, response), page: undefined };
       }
       let parsed: unknown;
       try {
@@ -640,7 +744,7 @@ export class ClientCore {
       const key = endpoint.resultKey;
       const result = key === undefined ? parsed : isObject(parsed) ? parsed[key] : undefined;
       const page = endpoint.pagination && isObject(parsed) ? pageInfo(parsed.pagination) : undefined;
-      return { result: { data: result as R, rawResponse: response, request }, page };
+      return { result: withRequestId({ data: result as R, rawResponse: response, request }, response), page };
     }
     const envelope = errorEnvelope(text);
     const message = envelope.message;
@@ -652,7 +756,7 @@ export class ClientCore {
     if (typeof envelope.id === "string") error.id = envelope.id;
     if (isObject(envelope.details)) error.details = envelope.details;
     if (this.options.throwErrorOnHttpErrorCode) throw errorForStatus(error, response, afterRetry);
-    return { result: { data: undefined as R, rawResponse: response, request, error }, page: undefined };
+    return { result: withRequestId({ data: undefined as R, rawResponse: response, request, error }, response), page: undefined };
   }
 }
 
@@ -686,11 +790,11 @@ function pageInfo(value: unknown): PageInfo | undefined {
 function lastPageAgain<R>(endpoint: Endpoint<R>, page: PaginatedApiCallResponse<R>): PaginatedApiCallResponse<R> {
   const key = endpoint.pagination?.itemsKey;
   const data = key !== undefined && isObject(page.data) ? { ...page.data, [key]: [] } : page.data;
-  const again: PaginatedApiCallResponse<R> = {
+  const again: PaginatedApiCallResponse<R> = withRequestId({
     ...page,
     data: data as R,
     pagination: { ...page.pagination, count: 0, getNextPage: () => Promise.resolve(again) },
-  };
+  }, page.rawResponse);
   return again;
 }
 
@@ -744,9 +848,9 @@ function reason(error: unknown): string {
   return error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message;
 }
 
-/** Exponential backoff with jitter: 0.5 s, 1 s, 2 s... up to 8 s, each less up to a quarter. */
-function backoff(attempt: number): number {
-  const delay = Math.min(DEFAULTS.initialRetryDelayMs * 2 ** attempt, DEFAULTS.maxRetryDelayMs);
+/** Exponential backoff with jitter: 0.5 s, 1 s, 2 s... up to 8 s (by default), each less up to a quarter. */
+function backoff(attempt: number, options: ResolvedOptions): number {
+  const delay = Math.min(options.retryInitialDelay * 2 ** attempt, options.retryMaxDelay);
   return delay * (1 - 0.25 * Math.random());
 }
 

@@ -609,7 +609,7 @@ function checkBuildSettings(value: unknown, path: string, errors: FieldError[], 
   checkDockerfileBuildSettings(value, path, branch25, open);
   const branch26: FieldError[] = [];
   checkBuildpackBuildSettings(value, path, branch26, open);
-  exactlyOne(errors, path, [branch25, branch26]);
+  exactlyOne(errors, path, [branch25, branch26], [["dockerfile"], ["buildpack"]], "exactly one of: dockerfile, buildpack");
 }
 
 function isBuildStatus(value: unknown, open: boolean): boolean {
@@ -2454,7 +2454,7 @@ function checkPatchBuildSettings(value: unknown, path: string, errors: FieldErro
   checkPatchDockerfileBuildSettings(value, path, branch99, open);
   const branch100: FieldError[] = [];
   checkPatchBuildpackBuildSettings(value, path, branch100, open);
-  exactlyOne(errors, path, [branch99, branch100]);
+  exactlyOne(errors, path, [branch99, branch100], [["dockerfile"], ["buildpack"]], "exactly one of: dockerfile, buildpack");
 }
 
 function isPatchBuildpackBuildSettings(value: unknown, open: boolean): boolean {

@@ -24,6 +24,7 @@ import copy
 import importlib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from northflank_build._cli_documents import (
     parse_document,
     read_file,
 )
-from northflank_build._cli_output import ItemStream, Printer
+from northflank_build._cli_output import MAX_FIELD_ERRORS_SHOWN, ItemStream, Printer, visible
 from northflank_build._constants import (
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
@@ -61,6 +62,7 @@ __all__ = [
     "EXIT_ABORTED",
     "EXIT_API_ERROR",
     "EXIT_CONNECTION_ERROR",
+    "EXIT_INTERNAL_ERROR",
     "EXIT_USAGE_ERROR",
     "JSON_NUMBER",
     "BodyField",
@@ -74,7 +76,14 @@ __all__ = [
 EXIT_API_ERROR = 1
 EXIT_USAGE_ERROR = 2
 EXIT_CONNECTION_ERROR = 3
+EXIT_INTERNAL_ERROR = 70
+"""A bug of nf-build's own (``EX_SOFTWARE``)."""
 EXIT_ABORTED = 130
+EXIT_BROKEN_PIPE = 141
+"""As a shell reports a command ended by ``SIGPIPE``."""
+DEBUG_ENV = "NF_BUILD_DEBUG"
+"""Set to ``1`` to see the traceback of an internal error instead of one line."""
+_MAX_INTERNAL_MESSAGE = 500
 
 EXIT_CODES_HELP = (
     "\b\nExit codes:\n"
@@ -82,6 +91,7 @@ EXIT_CODES_HELP = (
     "  1    API error (status, message and error id printed)\n"
     "  2    usage or validation error: nothing was sent\n"
     "  3    connection error or timeout\n"
+    "  70   internal error: a bug in nf-build (NF_BUILD_DEBUG=1 shows the traceback)\n"
     "  130  interrupted, or declined at the confirmation"
 )
 
@@ -205,6 +215,9 @@ class UsageError(click.ClickException):
     exit_code = EXIT_USAGE_ERROR
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 # --------------------------------------------------------------------------- building the commands
 
 
@@ -245,7 +258,11 @@ class _RootGroup(click.Group):
 
 
 def run(commands: Sequence[Command], *, prog: str, version: str) -> NoReturn:
-    """The console script: exit codes as `EXIT_CODES_HELP` lists them."""
+    """The console script: exit codes as `EXIT_CODES_HELP` lists them.
+
+    Whatever escapes is a bug, and a user should see one line saying so, not a
+    traceback (``NF_BUILD_DEBUG=1`` shows it): the last of the handlers below.
+    """
     cli = build_cli(commands, prog=prog, version=version)
     try:
         cli.main(prog_name=prog, standalone_mode=False)
@@ -253,11 +270,44 @@ def run(commands: Sequence[Command], *, prog: str, version: str) -> NoReturn:
         click.echo("Aborted.", err=True)
         sys.exit(EXIT_ABORTED)
     except click.ClickException as error:
-        error.show()
+        _show(error)
         sys.exit(error.exit_code)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    except Exception as error:
+        if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+            raise
+        _internal_error(prog, error)
     sys.exit(0)
+
+
+def _show(error: click.ClickException) -> None:
+    """click's ``Error: ...``, with any escape in the message (a flag's value, a file's
+    name) shown, not acted on by the terminal."""
+    # click declares `message` final; it is still the one place every subclass prints from.
+    setattr(error, "message", visible(error.message, keep_newlines=True))  # noqa: B010
+    error.show()
+
+
+def _quiet_broken_pipe() -> NoReturn:
+    """The reader went away (``nf-build ... | head``): stop without a word, as ``cat`` does."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # Python's final flush must not fail again
+    sys.exit(EXIT_BROKEN_PIPE)
+
+
+def _internal_error(prog: str, error: Exception) -> NoReturn:
+    message = visible(str(error)[:_MAX_INTERNAL_MESSAGE])
+    try:
+        click.echo(
+            f"{prog}: internal error: {type(error).__name__}: {message} "
+            "(this is a bug; please report it)",
+            err=True,
+        )
+    finally:
+        sys.exit(EXIT_INTERNAL_ERROR)
 
 
 def _operation_command(command: Command, prog: str) -> click.Command:
@@ -572,7 +622,10 @@ class Target:
 
 def run_operation(command: Command, values: Mapping[str, Any]) -> None:
     printer = Printer.for_streams(output=values["output"], quiet=values["quiet"])
+    _refuse_unencodable_flags(values)
     target = _target(values)
+    if not values["dry_run"]:
+        _refuse_without_token(target)  # before any question: the answers would be wasted
     body, body_given = _body_from_inputs(command, values) if command.has_body else ({}, False)
     path_params = _path_params(command, values, target.context)
     options = _option_values(command, values)
@@ -602,11 +655,11 @@ def run_operation(command: Command, values: Mapping[str, Any]) -> None:
     sends_body = command.has_body and (body_given or command.body_required)
     if not values["skip_validation"]:
         parameter_errors = _parameter_errors(command, {**path_params, **options})
-        body_errors = _field_errors(command, body) if sends_body else []
+        body_errors, more = _first_field_errors(command, body) if sends_body else ([], 0)
         if parameter_errors:
             printer.parameters_invalid(parameter_errors)
         if body_errors:
-            printer.validation_failed(body_errors)
+            printer.validation_failed(body_errors, more=more)
         if parameter_errors or body_errors:
             sys.exit(EXIT_USAGE_ERROR)
     url = endpoint_url(target.base_url, command.url_path, path_params) + _query_string(
@@ -698,29 +751,80 @@ def _parameter_errors(command: Command, parameters: Mapping[str, Any]) -> list[t
 
 
 def _target(values: Mapping[str, Any]) -> Target:
-    from northflank_build._cli_contexts import default_config_path, resolve_context
+    """The token and base URL, each from the first place that gives one, checked there:
+    an error names that place (``--token``, ``$NORTHFLANK_API_TOKEN``, a context), never
+    the token itself."""
+    from northflank_build._cli_contexts import (
+        default_config_path,
+        resolve_context,
+        token_problem,
+        url_problem,
+    )
 
     context = resolve_context(default_config_path(), values["context"])
     # A context named on the command line wins over the environment; the current
     # context, chosen once and long ago, does not.
     named = context if values["context"] else None
-    token = (
-        values["token"]
-        or (named and named.token)
-        or os.environ.get(TOKEN_ENV)
-        or (context and context.token)
-        or None
+    token, token_source = _first_given(
+        ("--token", values["token"]),
+        (_context_source(named), named.token if named else None),
+        (f"${TOKEN_ENV}", os.environ.get(TOKEN_ENV)),
+        (_context_source(context), context.token if context else None),
     )
-    base_url = (
-        values["base_url"]
-        or (named and named.base_url)
-        or os.environ.get(BASE_URL_ENV)
-        or (context and context.base_url)
-        or DEFAULT_BASE_URL
+    base_url, url_source = _first_given(
+        ("--base-url", values["base_url"]),
+        (_context_source(named), named.base_url if named else None),
+        (f"${BASE_URL_ENV}", os.environ.get(BASE_URL_ENV)),
+        (_context_source(context), context.base_url if context else None),
+        ("the default base URL", DEFAULT_BASE_URL),
     )
-    if not base_url.startswith(("http://", "https://")):
-        raise UsageError(f"the base URL must start with http:// or https://, not {base_url!r}")
+    assert base_url is not None  # the default is always given
+    problem = url_problem(base_url)
+    if problem is not None:
+        raise UsageError(f"{url_source}: {problem}")
+    problem = None if token is None else token_problem(token)
+    if problem is not None:
+        raise UsageError(f"{token_source}: {problem}")
     return Target(token=token, base_url=base_url, context=context)
+
+
+def _first_given(*candidates: tuple[str, str | None]) -> tuple[str | None, str]:
+    """The first value given (an empty one is not), and where it came from."""
+    for source, value in candidates:
+        if value:
+            return value, source
+    return None, ""
+
+
+def _context_source(context: Context | None) -> str:
+    return f"the context {context.name!r}" if context is not None else ""
+
+
+def _refuse_without_token(target: Target) -> None:
+    """Every operation needs a token: without one, say how to give one, and send nothing."""
+    if target.token is None:
+        raise UsageError(
+            f"no API token: give --token TOKEN, set ${TOKEN_ENV}, or save one in a context "
+            "(nf-build context add NAME --token -); nothing was sent. "
+            "--dry-run shows the request without one."
+        )
+
+
+def _refuse_unencodable_flags(values: Mapping[str, Any]) -> None:
+    """A flag's value with a lone surrogate (bytes that are not UTF-8 on the command line)
+    cannot be sent or even printed: refused by the flag's name."""
+    context = click.get_current_context(silent=True)
+    flags = {p.name: max(p.opts, key=len) for p in context.command.params} if context else {}
+    for dest, value in values.items():
+        texts = value if isinstance(value, tuple | list) else (value,)
+        for text in texts:
+            if isinstance(text, str) and _LONE_SURROGATE.search(text):
+                flag = flags.get(dest, dest)
+                where = flag if dest == "token" else f"{flag} {text!r}"
+                raise UsageError(
+                    f"{where} has a lone surrogate or bytes that are not UTF-8; "
+                    "give text that is valid UTF-8"
+                )
 
 
 def _path_params(
@@ -828,6 +932,23 @@ def _field_errors(command: Command, body: Mapping[str, Any]) -> list[Any]:
     return []
 
 
+def _first_field_errors(command: Command, body: Mapping[str, Any]) -> tuple[list[Any], int]:
+    """The first `MAX_FIELD_ERRORS_SHOWN` of the models' verdict, and how many more fail:
+    a body with 100,000 bad items is described in 51 lines, and quickly."""
+    from pydantic import ValidationError
+
+    if command.request_model is None:
+        return [], 0
+    model = getattr(_generated("models"), command.request_model)
+    try:
+        model.model_validate(body)
+    except ValidationError as error:
+        from northflank_build._errors import first_field_errors
+
+        return first_field_errors(model, error, MAX_FIELD_ERRORS_SHOWN)
+    return [], 0
+
+
 def _generated(module: str) -> Any:
     """A generated module of this package (``models``, ``_client``), imported when first needed.
 
@@ -858,6 +979,8 @@ def _send(
         APIConnectionError,
         APIResponseValidationError,
         APIStatusError,
+        APITimeoutError,
+        ResponseTooLargeError,
     )
 
     hooks: dict[str, list[Callable[[Any], None]]] = {}
@@ -886,9 +1009,25 @@ def _send(
         except APIStatusError as error:
             printer.api_error(error)
             sys.exit(EXIT_API_ERROR)
+        except ResponseTooLargeError as error:
+            printer.error(
+                f"the API's answer is larger than {error.limit} bytes, more than any answer "
+                "the spec describes; reading stopped there."
+            )
+            sys.exit(EXIT_API_ERROR)
+        except RecursionError:
+            printer.error("the API's answer is nested too deeply to read.")
+            sys.exit(EXIT_API_ERROR)
         except APIResponseValidationError as error:
             printer.error(f"the API's response does not match the spec: {error.message}")
             sys.exit(EXIT_API_ERROR)
+        except APITimeoutError:
+            seconds = values["timeout"] or DEFAULT_TIMEOUT
+            printer.error(
+                f"no complete answer within {seconds:g} s, the deadline of each attempt "
+                f"({target.base_url}); give --timeout SECONDS to wait longer."
+            )
+            sys.exit(EXIT_CONNECTION_ERROR)
         except APIConnectionError as error:
             printer.error(f"{error.message} ({target.base_url})")
             sys.exit(EXIT_CONNECTION_ERROR)

@@ -4,6 +4,9 @@ A body given with ``-f/--file PATH`` (``-`` is stdin) or ``-i/--input STRING`` i
 or YAML. Nothing in it may be lost or changed on the way in, so both readers are
 strict, and every refusal names the source, the JSON path and the line and column:
 
+* Either: a file larger than `MAX_DOCUMENT_BYTES` is refused, read no further than
+  that; so are a directory and a named pipe. A lone surrogate (``"\\ud800"``, which no
+  UTF-8 text can carry) is refused by JSON path, in a key or a value.
 * JSON: duplicate keys, ``NaN`` and the infinities are refused; integers stay exact.
 * YAML is read with the YAML 1.2 core schema, not PyYAML's YAML 1.1 defaults: only
   ``true``/``false`` are booleans (``yes``, ``on``, ``n`` stay strings), ``012`` is the
@@ -25,6 +28,7 @@ import json.decoder
 import math
 import os
 import re
+import stat
 import sys
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
@@ -37,7 +41,18 @@ if TYPE_CHECKING:
     import yaml
     from yaml.nodes import Node, ScalarNode
 
-__all__ = ["DocumentError", "dump_yaml", "format_for", "parse_document", "read_file"]
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "DocumentError",
+    "dump_yaml",
+    "format_for",
+    "parse_document",
+    "parse_json",
+    "read_file",
+]
+
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+"""The largest body file read: far beyond any real request, small enough to hold."""
 
 _Format = Literal["json", "yaml", "auto"]
 
@@ -62,7 +77,8 @@ _FOREIGN_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, 
 def read_file(path: str) -> tuple[str, str]:
     """The text of ``path`` and the name to report it by; ``-`` reads stdin as ``<stdin>``.
 
-    The bytes must be UTF-8; a UTF-8 byte order mark is dropped.
+    The bytes must be UTF-8; a UTF-8 byte order mark is dropped. At most
+    `MAX_DOCUMENT_BYTES` are read, so ``/dev/zero`` is an error, not a hang.
     """
     if path == "-":
         source = _STDIN
@@ -70,17 +86,39 @@ def read_file(path: str) -> tuple[str, str]:
         if stdin is None:
             raise DocumentError(source, "there is no standard input to read")
         try:
-            data: bytes = stdin.read()
+            data: bytes = stdin.read(MAX_DOCUMENT_BYTES + 1)
         except (OSError, ValueError) as error:  # ValueError: stdin is closed
             raise DocumentError(source, f"cannot read: {error}") from error
     else:
         source = path
         try:
-            with open(path, "rb") as file:
-                data = file.read()
+            data = _read_path(path)
         except OSError as error:
             raise DocumentError(source, _os_reason(path, error)) from error
+    if len(data) > MAX_DOCUMENT_BYTES:
+        limit = f"{MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB"
+        raise DocumentError(source, f"larger than {limit}, more than a request body can be")
     return _decode(data, source), source
+
+
+_OPEN_WITHOUT_WAITING = getattr(os, "O_NONBLOCK", 0)
+"""Opening a named pipe waits for a writer; with this it opens at once, to be refused."""
+
+
+def _read_path(path: str) -> bytes:
+    """The first `MAX_DOCUMENT_BYTES` + 1 bytes of a file or device; not a directory or pipe."""
+    fd = os.open(path, os.O_RDONLY | _OPEN_WITHOUT_WAITING | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as file:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+            raise DocumentError(
+                path, "is a pipe, not a file: pipe a body to standard input with -f - instead"
+            )
+        if _OPEN_WITHOUT_WAITING:
+            os.set_blocking(fd, True)
+        return file.read(MAX_DOCUMENT_BYTES + 1)
 
 
 def _os_reason(path: str, error: OSError) -> str:
@@ -125,16 +163,36 @@ def parse_document(text: str, *, source: str, fmt: _Format) -> dict[str, Any]:
     """
     if fmt == "auto":
         fmt = "json" if text.lstrip(" \t\r\n")[:1] in ("{", "[") else "yaml"
-    try:
-        value = _JsonReader(text, source).document() if fmt == "json" else _read_yaml(text, source)
-    except RecursionError:
-        raise DocumentError(source, "the document is nested too deeply") from None
+    if fmt == "json":
+        value = parse_json(text, source=source)
+    else:
+        try:
+            value = _read_yaml(text, source)
+        except RecursionError:
+            raise DocumentError(source, "the document is nested too deeply") from None
     if not isinstance(value, dict):
         raise DocumentError(source, f"the top level must be an object, not {_kind(value)}")
     return value
 
 
+def parse_json(text: str, *, source: str) -> Any:
+    """The JSON value in ``text``, any kind, read as strictly as a body (see above)."""
+    try:
+        return _JsonReader(text, source).document()
+    except RecursionError:
+        raise DocumentError(source, "the document is nested too deeply") from None
+
+
 # --- Messages ---------------------------------------------------------------------------------
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A surrogate left in decoded text is a lone one: a pair decodes to one character."""
+
+
+def _surrogate_refusal(match: re.Match[str], *, key: bool) -> str:
+    where = " in a key" if key else ""
+    return f"a lone surrogate \\u{ord(match.group()):04x}{where}, which no UTF-8 text can carry,"
 
 
 def _located(what: str, path: str | None, line: int, column: int) -> str:
@@ -245,7 +303,7 @@ class _JsonReader:
             self.fail(f"the number {literal} is too large", match.start(), path)
         return value
 
-    def string(self, pos: int, path: str) -> tuple[str, int]:
+    def string(self, pos: int, path: str, *, key: bool = False) -> tuple[str, int]:
         try:
             value, end = _scan_string(self.text, pos + 1, True)
         except json.JSONDecodeError as error:
@@ -255,6 +313,9 @@ class _JsonReader:
             elif message == "Invalid \\escape":
                 message = f"invalid escape {self.text[error.pos : error.pos + 2]!r} in a string"
             self.fail(_lower(message), error.pos, path)
+        surrogate = _LONE_SURROGATE.search(value)
+        if surrogate is not None:
+            self.fail(_surrogate_refusal(surrogate, key=key), pos + 1, path)
         return value, end
 
     def object(self, start: int, path: str) -> tuple[dict[str, Any], int]:
@@ -268,7 +329,7 @@ class _JsonReader:
                 if result and text.startswith("}", pos):
                     self.fail("a trailing comma before '}'", pos, path)
                 self.fail(f"expecting a key in double quotes, {self.found(pos)}", pos, path)
-            key, end = self.string(pos, path)
+            key, end = self.string(pos, path, key=True)
             member = path + json_path_step(key)
             if key in result:
                 self.fail(f"duplicate key {_quote(key)}", pos, member)
@@ -577,6 +638,7 @@ class _YamlReader:
             self.fail(f"a {kind} key at {path} is not a string", node)
         if node.tag == _STR:
             key: str = node.value
+            self.no_surrogate(key, node, path, key=True)
             return key
         if node.tag == _MERGE:
             self.fail("merge keys (<<) are not supported", node, path)
@@ -589,6 +651,7 @@ class _YamlReader:
         tag: str = node.tag
         text: str = node.value
         if tag in (_STR, _MERGE):  # a plain `<<` that is not a key is a string
+            self.no_surrogate(text, node, path)
             return text
         if tag == _NULL and text in _NULLS:
             return None
@@ -606,6 +669,12 @@ class _YamlReader:
         if tag in _CORE_SCALARS:
             self.fail(f"{text!r} is not a valid {_tag_name(tag)}", node, path)
         self.fail(self.tag_refusal(tag, "a scalar"), node, path)
+
+    def no_surrogate(self, text: str, node: Node, path: str, *, key: bool = False) -> None:
+        """PyYAML turns ``"\\ud800"`` into a lone surrogate, which cannot be sent."""
+        surrogate = _LONE_SURROGATE.search(text)
+        if surrogate is not None:
+            self.fail(_surrogate_refusal(surrogate, key=key), node, path)
 
     def integer(self, text: str, node: Node, path: str) -> int:
         try:

@@ -3,21 +3,70 @@
 Colour only where the stream is a terminal and ``NO_COLOR`` is unset or empty
 (https://no-color.org). Standard library and click only; httpx objects reach
 the ``--verbose`` hooks duck-typed, so this module does not import httpx.
+
+Text that comes from the API or from the user (messages, ids, field paths, keys
+and values in tables) can hold terminal escapes: ``ESC[2J`` clears the screen, an
+OSC sequence sets the window's title. So every such string passes through
+`visible` before it is printed, at a terminal and when piped alike: each C0 and
+C1 control character, DEL, each bidirectional control and each lone surrogate is
+shown as its escape (``\\x1b``, ``\\u202e``). JSON output stays valid JSON with the
+same values: ``json.dumps`` escapes C0 itself, and `json_text` escapes the rest
+as ``\\uXXXX``, so no raw control character reaches the terminal there either.
+YAML output relies on the emitter, which double-quotes and escapes every
+control character (bidirectional controls are printable text to YAML and pass).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import click
 
-__all__ = ["ItemStream", "Printer", "flatten", "redacted_headers"]
+__all__ = [
+    "MAX_FIELD_ERRORS_SHOWN",
+    "ItemStream",
+    "Printer",
+    "flatten",
+    "redacted_headers",
+    "visible",
+]
 
 REDACTED = "<redacted>"
+MAX_FIELD_ERRORS_SHOWN = 50
+"""How many failing fields an error lists; the rest are counted (`... and 12 more`)."""
+
+_BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_CONTROLS}\ud800-\udfff]")
+"""What a terminal may act on, or a reader be misled by: C0, DEL, C1, bidi controls,
+and lone surrogates (which cannot even be encoded for output)."""
+_UNSAFE_BUT_NEWLINE = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f{_BIDI_CONTROLS}\ud800-\udfff]")
+_UNSAFE_IN_JSON = re.compile(f"[\x7f-\x9f{_BIDI_CONTROLS}\ud800-\udfff]")
+"""What ``json.dumps(ensure_ascii=False)`` leaves raw and should not."""
+
+
+def visible(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` safe to print: each unsafe character shown as its escape (``\\x1b``).
+
+    A newline is kept only with ``keep_newlines``, for text that is ours to lay out
+    (a message, a body printed by ``--verbose``); in an id, a path or a table cell it
+    would let the API forge lines of its own.
+    """
+    pattern = _UNSAFE_BUT_NEWLINE if keep_newlines else _UNSAFE
+    return pattern.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 class Printer:
@@ -47,10 +96,15 @@ class Printer:
         click.echo(text, err=True, color=None if self.color else False)
 
     def error(self, message: str) -> None:
-        self.err(f"{self.style('Error:', fg='red', bold=True)} {message}")
+        """``Error: message``; the message's own newlines are kept, every escape shown."""
+        self.err(
+            f"{self.style('Error:', fg='red', bold=True)} {visible(message, keep_newlines=True)}"
+        )
 
     def json_text(self, value: Any) -> str:
-        return json.dumps(value, indent=2, ensure_ascii=False)
+        """Indented JSON, unicode kept, with DEL, C1, bidi controls and lone surrogates
+        escaped: still valid JSON, and of the same value."""
+        return _UNSAFE_IN_JSON.sub(_json_escape, json.dumps(value, indent=2, ensure_ascii=False))
 
     def document(self, value: Any) -> str:
         """``value`` as YAML under ``-o yaml``, else as indented JSON."""
@@ -65,12 +119,12 @@ class Printer:
     def result(self, data: Mapping[str, Any], *, id_key: str | None, title: str) -> None:
         if self.quiet:
             if id_key is not None and id_key in data:
-                self.out(str(data[id_key]))
+                self.out(_cell(data[id_key]))
             return
         if self.output in ("json", "yaml"):
             self.out(self.document(data))
             return
-        identity = f" {data[id_key]}" if id_key is not None and id_key in data else ""
+        identity = f" {_cell(data[id_key])}" if id_key is not None and id_key in data else ""
         self.out(self.style(f"{title}: done.{identity and ' Id:'}{identity}", fg="green"))
         self.out(self.table(flatten(data)))
 
@@ -117,9 +171,9 @@ class Printer:
                 request["body"] = body
             self.out(self.document(request))
             return
-        self.out(self.style(f"{method} {url}", bold=True))
+        self.out(self.style(f"{method} {visible(url)}", bold=True))
         for name, value in sent.items():
-            self.out(f"{name}: {value}")
+            self.out(f"{visible(name)}: {visible(value)}")
         if body is not None:
             self.out()
             self.out(self.json_text(body))
@@ -137,29 +191,43 @@ class Printer:
         noun = "parameter" if count == 1 else "parameters"
         self.error(f"invalid {noun} ({count} failing); nothing was sent.")
         for flag, error in errors:
-            self.err(f"  {self.style(flag, bold=True)} ({error.rule}): {error.message}")
+            self.field_line(flag, error.rule, error.message)
         self.err("Fix them, or send anyway with --skip-validation.")
 
-    def validation_failed(self, errors: Sequence[Any]) -> None:
-        count = len(errors)
+    def validation_failed(self, errors: Sequence[Any], *, more: int = 0) -> None:
+        """The first `MAX_FIELD_ERRORS_SHOWN` failing fields, and how many more fail;
+        ``more`` counts those the caller did not even collect."""
+        count = len(errors) + more
         noun = "field" if count == 1 else "fields"
         self.error(f"the request body is invalid ({count} failing {noun}); nothing was sent.")
-        for error in errors:
-            self.err(f"  {self.style(error.path, bold=True)} ({error.rule}): {error.message}")
+        for error in errors[:MAX_FIELD_ERRORS_SHOWN]:
+            self.field_line(error.path, error.rule, error.message)
+        self.more_fields(count - min(len(errors), MAX_FIELD_ERRORS_SHOWN))
         self.err("Fix them, or send anyway with --skip-validation.")
+
+    def field_line(self, where: Any, rule: Any, message: Any) -> None:
+        """``  $.name (pattern): ...``: each part, maybe the API's, shown escaped on one line."""
+        label = self.style(visible(str(where)), bold=True)
+        self.err(f"  {label} ({visible(str(rule))}): {visible(str(message))}")
+
+    def more_fields(self, count: int) -> None:
+        if count > 0:
+            self.err(f"  … and {count} more")
 
     def api_error(self, error: Any) -> None:
         """An `APIStatusError`: its status, message and error id, and any failing fields."""
-        status = f"{error.status_code} {error.response.reason_phrase}".rstrip()
-        self.error(f"{status}: {error.error_message}")
-        for field in error.details.get("fields", []) if isinstance(error.details, dict) else []:
-            if isinstance(field, Mapping):
-                path, rule = field.get("path", "?"), field.get("rule", "?")
-                self.err(
-                    f"  {self.style(str(path), bold=True)} ({rule}): {field.get('message', '')}"
-                )
+        status = f"{error.status_code} {visible(str(error.response.reason_phrase))}".rstrip()
+        self.error(f"{status}: {visible(str(error.error_message))}")
+        details = error.details if isinstance(error.details, dict) else {}
+        fields = details.get("fields", [])
+        fields = [f for f in fields if isinstance(f, Mapping)] if isinstance(fields, list) else []
+        for field in fields[:MAX_FIELD_ERRORS_SHOWN]:
+            self.field_line(
+                field.get("path", "?"), field.get("rule", "?"), field.get("message", "")
+            )
+        self.more_fields(len(fields) - MAX_FIELD_ERRORS_SHOWN)
         if error.error_id:
-            self.err(f"  error id: {error.error_id}")
+            self.err(f"  error id: {visible(str(error.error_id))}")
         if error.status_code == 409 and error.after_retry:
             self.err(
                 "  An earlier attempt of this call may have created it before its answer "
@@ -169,20 +237,20 @@ class Printer:
     # ------------------------------------------------------------------ --verbose (httpx hooks)
 
     def verbose_request(self, request: Any) -> None:
-        self.err(self.style(f"> {request.method} {request.url}", fg="cyan"))
+        self.err(self.style(f"> {request.method} {visible(str(request.url))}", fg="cyan"))
         for name, value in redacted_headers(request.headers.items()):
-            self.err(f"> {name}: {value}")
+            self.err(f"> {visible(name)}: {visible(value)}")
         self.err(">")
-        self.err(request.content.decode("utf-8", errors="replace"))
+        self.err(visible(request.content.decode("utf-8", errors="replace"), keep_newlines=True))
 
     def verbose_response(self, response: Any) -> None:
         response.read()
-        status = f"< {response.status_code} {response.reason_phrase}".rstrip()
+        status = f"< {response.status_code} {visible(str(response.reason_phrase))}".rstrip()
         self.err(self.style(status, fg="cyan"))
         for name, value in redacted_headers(response.headers.items()):
-            self.err(f"< {name}: {value}")
+            self.err(f"< {visible(name)}: {visible(value)}")
         self.err("<")
-        self.err(response.content.decode("utf-8", errors="replace"))
+        self.err(visible(response.content.decode("utf-8", errors="replace"), keep_newlines=True))
 
 
 class ItemStream:
@@ -224,7 +292,7 @@ class ItemStream:
     def _item(self, item: Mapping[str, Any], row: Mapping[str, str]) -> None:
         printer = self.printer
         if printer.quiet:
-            printer.out(str(item.get(self.id_key, "")))
+            printer.out(_cell(item.get(self.id_key, "")))
         elif printer.output == "json":
             text = "\n".join("  " + line for line in printer.json_text(item).splitlines())
             printer.out(("[\n" if self.count == 0 else ",\n") + text, nl=False)
@@ -254,11 +322,12 @@ def redacted_headers(headers: Any) -> Iterator[tuple[str, str]]:
 
 
 def flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
-    """A JSON value as (dotted path, text) rows: lists of scalars joined, objects expanded."""
+    """A JSON value as (dotted path, text) rows: lists of scalars joined, objects expanded;
+    every key and value shown escaped (see `visible`), as the rows are for a terminal."""
     if isinstance(value, Mapping):
         rows: list[tuple[str, str]] = []
         for key, child in value.items():
-            rows += flatten(child, f"{prefix}.{key}" if prefix else str(key))
+            rows += flatten(child, f"{prefix}.{_cell(key)}" if prefix else _cell(key))
         if not rows and prefix:
             rows = [(prefix, "{}")]
         return rows
@@ -273,7 +342,12 @@ def flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
 
 
 def _scalar_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+    return visible(value) if isinstance(value, str) else json.dumps(value)
+
+
+def _cell(value: Any) -> str:
+    """An id or a key as one line of text, escapes shown."""
+    return visible(value if isinstance(value, str) else str(value))
 
 
 def _isatty(stream: Any) -> bool:

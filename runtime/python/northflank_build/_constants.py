@@ -12,6 +12,7 @@ __all__ = [
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
     "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "INITIAL_RETRY_DELAY",
@@ -29,13 +30,16 @@ LOG_ENV: Final = "NORTHFLANK_LOG"
 """``debug`` or ``info``: log each request (token redacted) to the ``northflank_build`` logger."""
 
 DEFAULT_TIMEOUT: Final = 60.0
-"""Seconds a call may wait on the network: to write, to read, or for a pooled connection."""
+"""Seconds one attempt of a call may take in all, and wait on the network for any one step."""
 DEFAULT_CONNECT_TIMEOUT: Final = 5.0
 """Seconds to open a connection."""
 DEFAULT_MAX_RETRIES: Final = 2
 INITIAL_RETRY_DELAY: Final = 0.5
 """Seconds before the first retry; each further retry doubles it, with jitter."""
 MAX_RETRY_DELAY: Final = 8.0
+"""The longest backoff between two retries, in seconds."""
+DEFAULT_MAX_RESPONSE_BYTES: Final = 32 * 1024 * 1024
+"""The largest response body read; a longer one is refused, not buffered."""
 MAX_RETRY_AFTER: Final = 60.0
 """The longest ``Retry-After`` honoured; a longer one is cut to this."""
 RETRYABLE_STATUSES: Final = frozenset({408, 429, *range(500, 600)})

@@ -68,6 +68,8 @@ class _Page(Generic[T]):
         self.pagination = pagination
         self.response = response
         """The whole parsed response; fields the spec does not know are in its ``model_extra``."""
+        self._request_id: str | None = None
+        """The ``X-Request-Id`` of the response this page came in."""
 
     def has_next_page(self) -> bool:
         return self.pagination.has_next_page
