@@ -61,11 +61,13 @@ TARGET_WIDTH = 16  # the target column of the tables
 
 @dataclass(frozen=True)
 class Mode:
-    """One way to run the sandbox: its ``--synchronous`` value and what a 200 then means."""
+    """One way to run the sandbox: its ``--synchronous`` value (``"postgres"``: ``--store``
+    on a local PostgreSQL), its ``--workers`` and what a 200 then means."""
 
     synchronous: str
     label: str
     guarantee: str
+    workers: int = 1
 
 
 SANDBOX_MODES = (
@@ -80,7 +82,35 @@ SANDBOX_MODES = (
         "synchronous=NORMAL: in the OS's hands before the 200, survives a crash of the"
         " sandbox, not of the machine",
     ),
+    Mode(
+        "full",
+        "sandbox:full x2",
+        "synchronous=FULL, serve --workers 2 (two processes on one SQLite file)",
+        workers=2,
+    ),
+    Mode(
+        "normal",
+        "sandbox:normal x2",
+        "synchronous=NORMAL, serve --workers 2 (two processes on one SQLite file)",
+        workers=2,
+    ),
 )
+POSTGRES_MODES = (
+    Mode(
+        "postgres",
+        "sandbox:pg",
+        "--store PostgreSQL (local, Unix socket, synchronous_commit on): durable before the 200",
+    ),
+    Mode(
+        "postgres",
+        "sandbox:pg x2",
+        "--store PostgreSQL, serve --workers 2",
+        workers=2,
+    ),
+)
+MODES_ENV_VAR = "NF_BENCH_SANDBOX_MODES"
+"""Comma-separated labels of the sandbox targets to run (default: all of them, PostgreSQL
+ones when its binaries are there), such as ``sandbox:full,sandbox:full x2``."""
 INSTALL_WRK = (
     "install it (Debian/Ubuntu: `apt-get install wrk`; macOS: `brew install wrk`);"
     " `nox -s bench` installs it itself when it runs as root with apt-get"
@@ -155,14 +185,24 @@ def post(url: str, body: bytes, token: str, timeout: float = 5.0) -> tuple[int, 
         return error.code, error.read()
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its children (``serve --workers N``'s workers); Linux only."""
+    found = [pid]
+    with suppress(OSError, ValueError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
 def thread_cpu(pid: int) -> dict[int, float] | None:
-    """CPU seconds (user + system) used so far by each thread of ``pid``; None off Linux."""
+    """CPU seconds (user + system) used so far by each thread of ``pid`` and of its child
+    processes; None off Linux."""
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    tasks = Path(f"/proc/{pid}/task")
-    if not tasks.is_dir():
+    if not Path(f"/proc/{pid}/task").is_dir():
         return None
     usage: dict[int, float] = {}
-    for task in tasks.iterdir():
+    tasks = [task for proc in process_tree(pid) for task in _tasks(proc)]
+    for task in tasks:
         try:
             stat = (task / "stat").read_text()
         except OSError:
@@ -170,6 +210,13 @@ def thread_cpu(pid: int) -> dict[int, float] | None:
         fields = stat[stat.rfind(")") + 2 :].split()
         usage[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick
     return usage
+
+
+def _tasks(pid: int) -> list[Path]:
+    try:
+        return list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return []
 
 
 def fsync_ms(folder: Path, rounds: int = 50) -> float:
@@ -200,6 +247,7 @@ class Server:
     log: Path
     mode: Mode | None = None  # a sandbox's durability mode; None for Prism
     db: Path | None = None  # a sandbox's database
+    store_url: str | None = None  # or its PostgreSQL database
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -222,23 +270,24 @@ class Server:
             self.process.wait()
 
 
-def start_sandbox(folder: Path, token: str, mode: Mode) -> Server:
-    """A sandbox in ``mode`` on a fresh database in a subfolder of ``folder`` of its own."""
-    home = folder / mode.synchronous
+def start_sandbox(folder: Path, token: str, mode: Mode, store: str | None = None) -> Server:
+    """A sandbox in ``mode`` on a fresh database in a subfolder of ``folder`` of its own
+    (or on the PostgreSQL database ``store``)."""
+    home = folder / f"{mode.synchronous}-{mode.workers}"
     home.mkdir()
     log, db = home / "sandbox.log", home / "sandbox.db"
+    where = ["--store", store] if store else ["--db", str(db), "--synchronous", mode.synchronous]
     argv = [
         sys.executable, "-m", "sandbox", "serve",
-        "--host", "127.0.0.1", "--port", "0",
-        "--db", str(db), "--admin-token", token,
-        "--quiet", "--rate-limit", "off", "--synchronous", mode.synchronous,
+        "--host", "127.0.0.1", "--port", "0", *where, "--admin-token", token,
+        "--quiet", "--rate-limit", "off", "--workers", str(mode.workers),
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as out:
         process = subprocess.Popen(
             argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
-    server = Server(mode.label, "", process, log, mode, db)
+    server = Server(mode.label, "", process, log, mode, None if store else db, store)
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if match := re.search(r"Listening on (http://\S+)", log.read_text(errors="replace")):
@@ -298,6 +347,7 @@ class WrkRun:
     latency_ms: dict[str, float] = field(default_factory=dict)
     cpu: dict[int, float] | None = None  # CPU seconds per thread id of the server
     pid: int = 0
+    pids: frozenset[int] = frozenset()  # the server's processes: with --workers, its workers too
     failure: str | None = None
 
     @property
@@ -334,6 +384,7 @@ def run_wrk(load: Load, server: Server, tag: str, seconds: int, label: str) -> W
     """One wrk run against ``server``; ``tag`` (letters) goes into every service name."""
     opts = load.opts
     run = WrkRun(server.label, label, pid=server.process.pid)
+    run.pids = frozenset(process_tree(server.process.pid))
     argv = [
         load.wrk, "-t", str(opts.threads), "-c", str(opts.connections), "-d", f"{seconds}s",
         "--timeout", WRK_TIMEOUT, "-s", str(LUA_SCRIPT), server.url,
@@ -366,8 +417,8 @@ def cpu_summary(runs: list[WrkRun]) -> tuple[float, float, float] | None:
     for run in runs:
         if run.cpu is None:
             return None
-        main += run.cpu.get(run.pid, 0.0)
-        other += sum(used for tid, used in run.cpu.items() if tid != run.pid)
+        main += sum(used for tid, used in run.cpu.items() if tid in run.pids)
+        other += sum(used for tid, used in run.cpu.items() if tid not in run.pids)
         seconds += run.seconds
         responses += run.responses
     if not seconds or not responses:
@@ -574,7 +625,7 @@ def running(servers: list[Server]) -> Iterator[list[Server]]:
     try:
         yield servers
     finally:
-        for server in servers:
+        for server in reversed(servers):  # a database after the sandboxes on it
             server.stop()
 
 
@@ -627,8 +678,15 @@ def compare(name: str, ours: Stats | None, base: Stats | None) -> float | None:
 
 def check_persisted(sandbox: Server, runs: list[WrkRun]) -> bool:
     """Compare the sandbox's ``services`` rows with the 200s it sent; print the verdict."""
-    assert sandbox.db is not None
-    rows = count_services(sandbox.db)
+    if sandbox.db is not None:
+        rows = count_services(sandbox.db)
+    else:
+        assert sandbox.store_url is not None
+        import psycopg
+
+        with psycopg.connect(sandbox.store_url) as db:
+            row = db.execute("SELECT count(*) FROM services").fetchone()
+            rows = int(row[0]) if row else 0
     acknowledged = 1 + sum(run.ok for run in runs)  # 1: the smoke request
     in_flight = sum(run.unanswered for run in runs)
     extra = rows - acknowledged
@@ -794,6 +852,54 @@ def bench_sandbox(example: Body, opts: LoadOptions) -> bool | None:
             return measure(load, node, folder, servers, smoke_body, py_spy)
 
 
+def chosen_modes() -> list[Mode]:
+    """The sandbox targets: ``$NF_BENCH_SANDBOX_MODES`` names them, else every one."""
+    every = [*SANDBOX_MODES, *POSTGRES_MODES]
+    names = [n.strip() for n in os.environ.get(MODES_ENV_VAR, "").split(",") if n.strip()]
+    if not names:
+        return every
+    unknown = set(names) - {mode.label for mode in every}
+    if unknown:
+        raise SystemExit(
+            f"{MODES_ENV_VAR}: unknown {sorted(unknown)}; know {[m.label for m in every]}"
+        )
+    return [mode for mode in every if mode.label in names]
+
+
+class _PostgresHandle:
+    """A local PostgreSQL (tests/postgres_server.py's) that `running` stops with the rest."""
+
+    label = "PostgreSQL"
+
+    def __init__(self, context: Any) -> None:
+        self._context = context
+
+    def stop(self) -> None:
+        with suppress(Exception):
+            self._context.__exit__(None, None, None)
+
+
+_postgres: Any = None
+
+
+def postgres_database(folder: Path, servers: list[Any]) -> str | None:
+    """A URL to a new database on a local PostgreSQL started for the bench (once)."""
+    global _postgres
+    if _postgres is None:
+        sys.path.insert(0, str(ROOT))
+        try:  # the tests' server starter; it needs pytest, which the bench group may lack
+            from tests.postgres_server import postgres_binaries, running_postgres
+        except ImportError:
+            return None
+        if postgres_binaries() is None:
+            return None
+        context = running_postgres()
+        _postgres = context.__enter__()
+        servers.append(_PostgresHandle(context))
+    url: str = _postgres.url(_postgres.new_database())
+    return url
+
+
 def measure(
     load: Load,
     node: str | None,
@@ -804,9 +910,18 @@ def measure(
 ) -> bool:
     opts = load.opts
     sandboxes: list[Server] = []
-    for mode in SANDBOX_MODES:
+    for mode in chosen_modes():
         try:
-            sandbox = start_sandbox(folder, load.token, mode)
+            store = None
+            if mode.synchronous == "postgres":
+                store = postgres_database(folder, servers)
+                if store is None:
+                    print(
+                        f"   {mode.label} SKIPPED: no PostgreSQL binaries, or no pytest for"
+                        " tests/postgres_server.py"
+                    )
+                    continue
+            sandbox = start_sandbox(folder, load.token, mode, store)
         except RuntimeError as error:
             print(f"   {mode.label} FAILED to start: {error}")
             return False

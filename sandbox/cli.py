@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
+import gc
 import logging
 import os
 import re
@@ -27,8 +29,10 @@ import signal
 import socket
 import sqlite3
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
 from types import FrameType
@@ -45,7 +49,12 @@ from sandbox.connection import (
 )
 from sandbox.rate_limit import RateLimit, RateLimiter
 from sandbox.secrets_at_rest import KEY_ENV_VAR, SecretBox, reseal
-from sandbox.sqlite_store import SqliteAdminStore, SqliteStore
+from sandbox.sqlite_store import (
+    SqliteAdminStore,
+    SqliteRateLimiter,
+    SqliteStore,
+    writer_lock_path,
+)
 from sandbox.store import AdminStore, Store, StoredService, StoreError
 from sandbox.tokens import (
     ADMIN_PERMISSION,
@@ -71,6 +80,8 @@ POSTGRES_KEY_FILE: Final = Path("sandbox-postgres.key")
 working directory, as the database has no folder to keep it beside."""
 _POSTGRES_SCHEMES: Final = ("postgresql://", "postgres://")
 _SLUG: Final = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+_PR_SET_PDEATHSIG: Final = 1
+_PARENT_CHECK_SECONDS: Final = 0.2
 
 
 class UsageError(Exception):
@@ -166,6 +177,13 @@ def _parser() -> argparse.ArgumentParser:
         help="processes that check request bodies over 16 KiB, started on first use,"
         f" so a costly body never stalls other requests (default {DEFAULT_WORKERS})",
     )
+    serve.add_argument(
+        "--workers",
+        type=partial(_positive, int),
+        default=1,
+        help="server processes sharing the port and the store (and so the rate limit);"
+        " each has its own event loop and writer (default 1)",
+    )
     serve.add_argument("--quiet", action="store_true", help="no access log")
     serve.set_defaults(command=_serve)
 
@@ -240,8 +258,6 @@ def _slug(text: str, what: str) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn  # the management commands do without it
-
     account = _slug(args.account, "--account")
     admin_token = args.admin_token or new_token()
     if args.admin_token is not None and (problem := validate_token_text(args.admin_token)):
@@ -260,6 +276,25 @@ def _serve(args: argparse.Namespace) -> int:
         listener.close()
         raise
 
+    host, port = listener.getsockname()[:2]
+    announce = f"Listening on http://{host}:{port} (rate limit {args.rate_limit or 'off'}"
+    workers = int(args.workers)
+    if workers == 1:
+        return _serve_one(args, box, account, listener, announce + ")")
+    return _serve_workers(args, box, account, listener, f"{announce}, {workers} workers)")
+
+
+def _serve_one(
+    args: argparse.Namespace,
+    box: SecretBox,
+    account: str,
+    listener: socket.socket,
+    announce: str | None,
+) -> int:
+    """One server process on ``listener``: the only one, or one of ``--workers``; it
+    prints ``announce`` once ready to serve."""
+    import uvicorn  # the management commands do without it
+
     store, limiter = _open_store(args)
     pool = ValidationPool(int(args.validation_workers))
     settings = AppSettings(account=account, rate_limit=args.rate_limit)
@@ -276,16 +311,137 @@ def _serve(args: argparse.Namespace) -> int:
         lifespan="off",
     )
     logging.getLogger("uvicorn.access").addFilter(_redact_query_secrets)
-    host, port = listener.getsockname()[:2]
-    limit = args.rate_limit or "off"
-    print(f"Listening on http://{host}:{port} (rate limit {limit})", flush=True)
-    for stop in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(stop, _exit_cleanly)
+    server = uvicorn.Server(config)
+    if announce is not None:
+        print(announce, flush=True)
+        for stop in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop, _exit_cleanly)
+    else:
+        _STARTING.append(server)
+        if _STOP_REQUESTED.is_set():  # a worker told to stop while it was starting
+            server.should_exit = True
+    _settle_garbage()
     try:
-        _run_server(uvicorn.Server(config), listener, store)
+        _run_server(server, listener, store)
     finally:
         pool.close()
+        if isinstance(limiter, SqliteRateLimiter):
+            limiter.close()
     return 0
+
+
+def _settle_garbage() -> None:
+    """Move everything made at start-up (modules, models, the app) out of the collector's
+    reach, so a full collection under load walks only what requests made since."""
+    gc.collect()
+    gc.freeze()
+
+
+def _serve_workers(
+    args: argparse.Namespace,
+    box: SecretBox,
+    account: str,
+    listener: socket.socket,
+    announce: str,
+) -> int:
+    """``--workers`` forked server processes accepting on one listening socket, sharing the store.
+
+    Forked before any thread or store connection exists. Each worker ends when this
+    process does, however it ends (Linux: the parent-death signal; elsewhere it polls its
+    parent); SIGINT or SIGTERM here stops them all gracefully. A worker that exits on its
+    own stops the rest, and ``serve`` exits 1.
+    """
+    if threading.active_count() != 1:
+        raise UsageError("--workers: the server has threads already; cannot fork workers")
+    parent = os.getpid()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    children: list[int] = []
+    for _ in range(int(args.workers)):
+        pid = os.fork()
+        if pid == 0:
+            status = 1
+            try:
+                for stop in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(stop, _note_stop)
+                _follow_parent(parent)
+                status = _serve_one(args, box, account, listener, None)
+            except SystemExit as leaving:
+                status = leaving.code if isinstance(leaving.code, int) else 1
+            except BaseException:  # a worker must never return into the parent's code
+                logging.getLogger("sandbox").exception("worker %d failed", os.getpid())
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(status)
+        children.append(pid)
+    listener.close()
+    try:
+        return _supervise(children, announce)
+    finally:
+        if args.store is None:  # every worker has ended: nobody holds the lock file
+            writer_lock_path(args.db).unlink(missing_ok=True)
+
+
+_STOP_REQUESTED: Final = threading.Event()
+_STARTING: Final[list[uvicorn.Server]] = []
+
+
+def _note_stop(signum: int, frame: FrameType | None) -> None:
+    """A worker's handler until uvicorn installs its own: it may be anywhere in its start,
+    so it only takes note, and the server stops as soon as it has started."""
+    _STOP_REQUESTED.set()
+    for server in _STARTING:
+        server.should_exit = True
+
+
+def _supervise(children: list[int], announce: str) -> int:
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
+    print(announce, flush=True)
+    status = 0
+    alive = set(children)
+    while alive:
+        try:
+            pid, wait_status = os.wait()
+        except ChildProcessError:
+            break
+        if pid not in alive:
+            continue  # not a worker
+        alive.discard(pid)
+        if not stopping:
+            print(f"error: worker {pid} exited; stopping the others", file=sys.stderr, flush=True)
+            status = 1
+            stop(signal.SIGTERM, None)
+        elif os.waitstatus_to_exitcode(wait_status) != 0:
+            status = 1
+    return status
+
+
+def _follow_parent(parent: int) -> None:
+    """End this worker (gracefully, by SIGTERM) as soon as the serving parent is gone."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # gone before the signal was armed
+        os._exit(0)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(_PARENT_CHECK_SECONDS)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _set_up(args: argparse.Namespace, account: str, admin_token: str) -> tuple[SecretBox, str]:
@@ -312,7 +468,11 @@ def _open_store(args: argparse.Namespace) -> tuple[Store, RateLimiter | None]:
     """The handlers' store, and the rate limiter that keeps its counts in it when the
     store is shared (``None``: the app counts in memory)."""
     if args.store is None:
-        return SqliteStore(args.db, synchronous=args.synchronous or "full"), None
+        shared = args.workers > 1
+        store = SqliteStore(args.db, synchronous=args.synchronous or "full", shared=shared)
+        if shared and args.rate_limit is not None:
+            return store, SqliteRateLimiter(args.db, args.rate_limit)
+        return store, None
     postgres = _postgres_store()
     store = postgres.PostgresStore(args.store)
     limiter = postgres.PostgresRateLimiter(store, args.rate_limit) if args.rate_limit else None

@@ -20,18 +20,21 @@ overwritten in the file, not merely unlinked.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import queue
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from sandbox.rate_limit import Decision, RateLimit, decide
 from sandbox.store import (
     NewService,
     Principal,
@@ -43,9 +46,17 @@ from sandbox.store import (
     now_iso,
 )
 
-__all__ = ["SCHEMA_VERSION", "SqliteAdminStore", "SqliteStore", "connect"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "SqliteAdminStore",
+    "SqliteRateLimiter",
+    "SqliteStore",
+    "WriterLock",
+    "connect",
+    "writer_lock_path",
+]
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 _BUSY_TIMEOUT_MS: Final = 10_000
 _MAX_GROUP: Final = 512
 _SYNCHRONOUS: Final = {"full": "FULL", "normal": "NORMAL"}
@@ -76,14 +87,23 @@ CREATE TABLE services (
     created_at TEXT NOT NULL,
     PRIMARY KEY (project_id, id)
 ) STRICT, WITHOUT ROWID;
+CREATE TABLE rate_limits (
+    caller TEXT NOT NULL,
+    window_end INTEGER NOT NULL,
+    used INTEGER NOT NULL,
+    PRIMARY KEY (caller, window_end)
+) STRICT, WITHOUT ROWID;
 """
 _MIGRATIONS: Final = {
     1: "ALTER TABLE tokens ADD COLUMN projects TEXT NOT NULL DEFAULT '[\"*\"]'",
     2: "INSERT OR REPLACE INTO meta (key, value) VALUES ('reseal_services', 'pending')",
+    3: "CREATE TABLE rate_limits (caller TEXT NOT NULL, window_end INTEGER NOT NULL,"
+    " used INTEGER NOT NULL, PRIMARY KEY (caller, window_end)) STRICT, WITHOUT ROWID",
 }
 """From each older schema version to the next; a version-1 token belongs to every project.
 Version 3 seals ``buildArguments``: sealing needs the secret key, which the schema step does
-not have, so it leaves a note and `SqliteAdminStore.reseal_services` does the sealing."""
+not have, so it leaves a note and `SqliteAdminStore.reseal_services` does the sealing.
+Version 4 adds the rate limit counts that `serve --workers N` shares between its processes."""
 _SERVICE_COLUMNS: Final = "project_id, id, record, sealed_secrets, created_at"
 
 
@@ -327,6 +347,7 @@ class _Writer:
     """The one thread that writes services, committing whatever has queued up as one group."""
 
     db: sqlite3.Connection
+    lock: WriterLock | None = None
     inbox: queue.SimpleQueue[_PendingWrite | None] = field(default_factory=queue.SimpleQueue)
     thread: threading.Thread | None = None
 
@@ -365,7 +386,7 @@ class _Writer:
     def _commit(self, group: list[_PendingWrite]) -> None:
         outcomes: list[tuple[bool, Any]] = []
         try:
-            with _transaction(self.db):
+            with _held(self.lock), _transaction(self.db):
                 for pending in group:
                     outcomes.append(self._one(pending.work))
         except Exception as error:  # noqa: BLE001 - every caller must hear back
@@ -384,6 +405,56 @@ class _Writer:
             return False, error
         self.db.execute("RELEASE one")
         return True, result
+
+
+class WriterLock:
+    """A lock file that the writers of several processes on one database take around each
+    transaction (``serve --workers N``).
+
+    SQLite's own wait for its write lock sleeps in growing steps (1, 2, 5, 10 ... 100 ms)
+    and retries; two busy writers then keep each other waiting for tens to hundreds of
+    milliseconds (the p99 of two workers rose to 400 ms). ``flock`` waits in the kernel,
+    which wakes the next writer as soon as the lock is released, and releases the GIL
+    meanwhile. Threads of one process share the file description, so a thread lock
+    comes first.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._thread_lock = threading.Lock()
+
+    def acquire(self) -> None:
+        self._thread_lock.acquire()
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def release(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+@contextmanager
+def _held(lock: WriterLock | None) -> Iterator[None]:
+    if lock is None:
+        yield
+        return
+    lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def writer_lock_path(path: Path) -> Path:
+    """The lock file beside the database that ``serve --workers N`` writers share."""
+    return path.with_name(path.name + "-writer-lock")
 
 
 def _settle(done: asyncio.Future[Any], ok: bool, outcome: Any) -> None:
@@ -436,10 +507,14 @@ def _row(db: sqlite3.Connection, project_id: str, service_id: str) -> StoredServ
 class SqliteStore:
     """The request handlers' view of the database."""
 
-    def __init__(self, path: Path, *, synchronous: Synchronous = "full") -> None:
+    def __init__(
+        self, path: Path, *, synchronous: Synchronous = "full", shared: bool = False
+    ) -> None:
+        """``shared``: other processes (``serve --workers N``) write to ``path`` too."""
         self.path = path
         self._reader = connect(path)
-        self._writer = _Writer(connect(path, synchronous))
+        self._lock = WriterLock(writer_lock_path(path)) if shared else None
+        self._writer = _Writer(connect(path, synchronous), self._lock)
         self._writer.start()
 
     async def principal(self, token_hash: str) -> Principal | None:
@@ -499,3 +574,51 @@ class SqliteStore:
         await asyncio.to_thread(self._writer.stop)
         self._writer.db.close()
         self._reader.close()
+        if self._lock is not None:
+            self._lock.close()
+
+
+class SqliteRateLimiter:
+    """Fixed-window counts in the database file, so the processes of ``serve --workers N``
+    share one limit, as replicas on a PostgreSQL store do.
+
+    One upsert a request, on a connection and thread of its own (it waits for the write
+    lock, never on the event loop). Counts are not worth an fsync: the connection commits
+    with ``synchronous = NORMAL`` and leaves checkpoints to the services' writer, whose
+    ``FULL`` commits sync the log for both. A refused request is counted up to one past the
+    limit; ended windows are deleted once per window by each process.
+    """
+
+    def __init__(self, path: Path, limit: RateLimit, clock: Callable[[], float] = time.time):
+        self.limit = limit
+        self._clock = clock
+        self._db = connect(path, "normal")
+        self._db.execute("PRAGMA wal_autocheckpoint = 0")
+        self._lock = WriterLock(writer_lock_path(path))
+        self._pruned_until = 0
+
+    async def admit(self, caller: str) -> Decision:
+        return await asyncio.to_thread(self.hit, caller)
+
+    def hit(self, caller: str) -> Decision:
+        """Count one request by ``caller`` and say whether it is within the limit."""
+        window = self.limit.window_seconds
+        with _held(self._lock):
+            now = self._clock()
+            window_end = int(now // window) * window + window
+            with _transaction(self._db):
+                row = self._db.execute(
+                    "INSERT INTO rate_limits (caller, window_end, used) VALUES (?, ?, 1)"
+                    " ON CONFLICT (caller, window_end) DO UPDATE SET used = min(used + 1, ?)"
+                    " RETURNING used",
+                    (caller, window_end, self.limit.requests + 1),
+                ).fetchone()
+                if window_end > self._pruned_until:
+                    self._pruned_until = window_end
+                    self._db.execute("DELETE FROM rate_limits WHERE window_end < ?", (window_end,))
+        return decide(self.limit, count=int(row[0]), reset_at=window_end, now=now)
+
+    def close(self) -> None:
+        with _held(self._lock):
+            self._db.close()
+        self._lock.close()
