@@ -97,7 +97,7 @@ CREATE TABLE rate_limits (
 _MIGRATIONS: Final = {
     1: "ALTER TABLE tokens ADD COLUMN projects TEXT NOT NULL DEFAULT '[\"*\"]'",
     2: "INSERT OR REPLACE INTO meta (key, value) VALUES ('reseal_services', 'pending')",
-    3: "CREATE TABLE rate_limits (caller TEXT NOT NULL, window_end INTEGER NOT NULL,"
+    3: "CREATE TABLE IF NOT EXISTS rate_limits (caller TEXT NOT NULL, window_end INTEGER NOT NULL,"
     " used INTEGER NOT NULL, PRIMARY KEY (caller, window_end)) STRICT, WITHOUT ROWID",
 }
 """From each older schema version to the next; a version-1 token belongs to every project.
