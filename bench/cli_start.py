@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from report_figures import record
 from sandbox_load import first_line, node_binary
 
 try:
@@ -324,6 +325,9 @@ def print_table(rows: list[Contestant]) -> None:
             f"   {row.label:<{LABEL_WIDTH}}{ms(row.median_wall()):>9}{ms(p90(row.wall)):>8}"
             f"{ms(cpu_median):>9}{ms(cpu_p90):>8}{len(row.wall):>6}"
         )
+        wall = row.median_wall()
+        cpu_ms = None if cpu_median is None else cpu_median * 1000
+        record("cli", row.key, wall_ms=None if wall is None else wall * 1000, cpu_ms=cpu_ms)
 
 
 def ratio_line(label: str, num: float | None, den: float | None) -> float | None:

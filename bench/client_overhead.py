@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from report_figures import record
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "spec" / "openapi.yaml"
@@ -342,6 +343,7 @@ def report_calls(contestants: list[Contestant]) -> None:
             f"{min(contestant.per_call) * 1e6:9.1f}{contestant.median / base:7.2f}x"
             f"{contestant.loops:>13,}"
         )
+        record("client", contestant.label, us=contestant.median * 1e6)
     validated = next(c for c in contestants if c.label.startswith("ours (dict, validated"))
     ratio = validated.median / base
     verdict = "met" if ratio <= GOAL else "NOT met"

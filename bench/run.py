@@ -20,6 +20,7 @@ section (where a verdict disagreement with Ajv is printed as a warning).
 from __future__ import annotations
 
 import argparse
+import compileall
 import copy
 import json
 import os
@@ -37,10 +38,12 @@ from typing import Any
 
 import jsonschema_rs
 import yaml
-from cli_start import bench_cli
+from cli_start import bench_cli, compile_bytecode
 from client_overhead import bench_client
 from northflank_build.models import CreateBuildServiceRequest
 from pydantic import ValidationError
+from report import write_report
+from report_figures import FIGURES, floors_table, record
 from sandbox_hostile import bench_hostile
 from sandbox_load import LoadOptions, bench_sandbox
 from spec_variants import METHODS, with_operations
@@ -196,11 +199,15 @@ def bench_codegen(rounds: int) -> None:
     print(f"\n1. Codegen wall time: median of {rounds} fresh processes, temp output folders")
     for note in notes:
         print(f"   note: {note}")
+    compile_bytecode()  # as pip leaves an install: no contestant compiles its imports per run
+    compileall.compile_dir(str(ROOT / "codegen"), quiet=2)
     medians: dict[str, float | None] = {}
     print(f"   {'generator':<28}{'median s':>10}{'min s':>9}{'max s':>9}")
     for gen in gens:
+        time_generator(gen, 1)  # warm-up, untimed: the file cache, as for a developer
         timing = time_generator(gen, rounds)
         medians[gen.key] = timing.median
+        record("codegen", gen.key, seconds=timing.median)
         if timing.error is not None:
             print(f"   {gen.label:<28}{'FAILED':>10}  {timing.error}")
         else:
@@ -533,7 +540,22 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also time the official CLI as installed, with its registry update check",
     )
+    report = parser.add_argument_group("report")
+    report.add_argument(
+        "--report",
+        type=Path,
+        metavar="DIR",
+        help="write DIR/index.html (one self-contained page of charts) and DIR/figures.json",
+    )
+    report.add_argument(
+        "--compare",
+        type=Path,
+        metavar="OLD.json",
+        help="with --report: draw a previous run's figures.json beside this run's",
+    )
     args = parser.parse_args(argv)
+    if args.compare is not None and (args.report is None or not args.compare.is_file()):
+        parser.error("--compare needs --report and an existing figures.json")
     sections = set(args.only or SECTIONS)
     rounds = args.rounds or (2 if args.quick else 5)
     min_time = 0.1 if args.quick else 0.5
@@ -579,6 +601,16 @@ def main(argv: list[str] | None = None) -> int:
         failed = failed or not ok
     if "hostile" in sections:
         failed = not bench_hostile() or failed
+    print("\nFloors of issue 17 (from this run's figures; 'not measured': its section did not run)")
+    print(floors_table(FIGURES))
+    if args.report is not None:
+        about = [
+            f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs,"
+            f" load average {os.getloadavg()[0]:.2f} at the end;"
+            f" sections: {', '.join(s for s in SECTIONS if s in sections)}"
+        ]
+        page = write_report(args.report, FIGURES, args.compare, about)
+        print(f"Report: {page} (figures: {page.with_name('figures.json')})")
     return 1 if failed else 0
 
 

@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import report_figures
+
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "spec" / "openapi.yaml"
 LUA_SCRIPT = Path(__file__).resolve().parent / "create_load.lua"
@@ -969,6 +971,7 @@ def measure(
             print(f"{head}{'FAILED':>8}")
         else:
             print(f"{head}{stats.rps:>8,.0f}{stats.p50:>9.1f}{stats.p99:>9.1f}")
+            report_figures.record("sandbox", label, rps=stats.rps, p50=stats.p50, p99=stats.p99)
     print(
         "   (timed: req/s = all responses of the rounds / their seconds; p50, p99 = the median"
         " of the rounds' percentiles)"

@@ -39,8 +39,19 @@ class _StrictLoader(yaml.SafeLoader):
     """
 
 
-# The loader's own table of implicit types; the base class's stays as it is.
-_StrictLoader.yaml_implicit_resolvers = {}
+_CLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictCLoader(_CLoader):  # type: ignore[valid-type,misc]
+    """`_StrictLoader` with libyaml's parser, where PyYAML has it: the same nodes,
+    resolvers and constructors, several times faster. On a YAML error the spec is
+    read again with `_StrictLoader`, so messages do not depend on libyaml."""
+
+
+_LOADERS: tuple[type[yaml.SafeLoader], ...] = (_StrictLoader, _StrictCLoader)
+
+for _loader in _LOADERS:  # each loader's own table of implicit types; the base's stays as it is
+    _loader.yaml_implicit_resolvers = {}
 
 
 _CORE_SCALARS: tuple[tuple[str, str, list[str]], ...] = (
@@ -57,11 +68,12 @@ _CORE_SCALARS: tuple[tuple[str, str, list[str]], ...] = (
 """(tag, pattern, possible first characters) of the YAML 1.2 core schema's plain scalars;
 ``""`` is the empty scalar, which is null."""
 
-for _tag, _pattern, _first in _CORE_SCALARS:
-    _StrictLoader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
+for _loader in _LOADERS:
+    for _tag, _pattern, _first in _CORE_SCALARS:
+        _loader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
 
 
-def _core_int(loader: _StrictLoader, node: yaml.ScalarNode) -> int:
+def _core_int(loader: yaml.SafeLoader | yaml.CSafeLoader, node: yaml.ScalarNode) -> int:
     text = str(loader.construct_scalar(node))
     if text.startswith("0o"):
         return int(text[2:], 8)
@@ -70,7 +82,7 @@ def _core_int(loader: _StrictLoader, node: yaml.ScalarNode) -> int:
     return int(text, 10)
 
 
-def _core_float(loader: _StrictLoader, node: yaml.ScalarNode) -> float:
+def _core_float(loader: yaml.SafeLoader | yaml.CSafeLoader, node: yaml.ScalarNode) -> float:
     text = str(loader.construct_scalar(node)).lower().lstrip("+")
     if text.endswith(".inf"):
         return -math.inf if text.startswith("-") else math.inf
@@ -79,11 +91,14 @@ def _core_float(loader: _StrictLoader, node: yaml.ScalarNode) -> float:
     return float(text)
 
 
-_StrictLoader.add_constructor("tag:yaml.org,2002:int", _core_int)
-_StrictLoader.add_constructor("tag:yaml.org,2002:float", _core_float)
+for _loader in _LOADERS:
+    _loader.add_constructor("tag:yaml.org,2002:int", _core_int)
+    _loader.add_constructor("tag:yaml.org,2002:float", _core_float)
 
 
-def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+def _mapping_without_duplicates(
+    loader: yaml.SafeLoader | yaml.CSafeLoader, node: yaml.MappingNode
+) -> dict[Any, Any]:
     result: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
@@ -95,9 +110,10 @@ def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -
     return result
 
 
-_StrictLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
-)
+for _loader in _LOADERS:
+    _loader.add_constructor(
+        yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
+    )
 
 
 def load_spec(path: Path) -> LoadedSpec:
@@ -107,7 +123,7 @@ def load_spec(path: Path) -> LoadedSpec:
     except (OSError, UnicodeDecodeError) as err:
         raise SpecError(str(path), [SpecIssue("#", f"cannot read the spec: {err}")]) from err
     try:
-        document = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        document = _parse(text)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -118,3 +134,11 @@ def load_spec(path: Path) -> LoadedSpec:
     if not isinstance(document, dict):
         raise SpecError(str(path), [SpecIssue("#", "the spec must be a YAML mapping")])
     return LoadedSpec(path=path, text=text, document=document)
+
+
+def _parse(text: str) -> Any:
+    """The document, by libyaml if it can; any error is the pure-Python loader's own."""
+    try:
+        return yaml.load(text, Loader=_StrictCLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass

@@ -54,6 +54,9 @@ FILTERS: dict[str, Any] = {
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        # Compiled templates, kept between runs in Jinja's per-user temporary folder and
+        # keyed by each template's source: like Python's own bytecode, never stale.
+        bytecode_cache=jinja2.FileSystemBytecodeCache(),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

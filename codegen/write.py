@@ -72,11 +72,17 @@ def format_python(root: Path) -> None:
     python_files = sorted(str(path) for path in root.rglob("*.py"))
     if not python_files:
         return
-    ruff = [sys.executable, "-m", "ruff"]
+    ruff = _ruff()
     common = [*RUFF_SETTINGS, "--no-cache"]
     fixes = ["--select", "I,RUF022", "--fix", "--quiet", "--output-format", "concise"]
     _run_formatter([*ruff, "check", *common, *fixes, *python_files], root)
     _run_formatter([*ruff, "format", *common, *python_files], root)
+
+
+def _ruff() -> list[str]:
+    """Ruff's own binary beside this interpreter (no second Python start), else ``-m ruff``."""
+    found = shutil.which("ruff", path=str(Path(sys.executable).parent))
+    return [found] if found else [sys.executable, "-m", "ruff"]
 
 
 def _run_formatter(command: list[str], root: Path) -> None:
