@@ -177,11 +177,53 @@ def parse_document(text: str, *, source: str, fmt: _Format) -> dict[str, Any]:
 
 
 def parse_json(text: str, *, source: str) -> Any:
-    """The JSON value in ``text``, any kind, read as strictly as a body (see above)."""
+    """The JSON value in ``text``, any kind, read as strictly as a body (see above).
+
+    The standard library reads it first; whatever it refuses or cannot vouch for (a
+    duplicate key, ``NaN``, a number out of range, an escaped surrogate, any syntax
+    error, great depth) is read again by `_JsonReader`, which words the refusal.
+    """
+    if _MAYBE_SURROGATE.search(text) is None:
+        try:
+            return json.loads(
+                text,
+                object_pairs_hook=_unique_keys,
+                parse_constant=_refuse_constant,
+                parse_float=_finite_float,
+            )
+        except (ValueError, RecursionError):  # json.JSONDecodeError is a ValueError
+            pass
     try:
         return _JsonReader(text, source).document()
     except RecursionError:
         raise DocumentError(source, "the document is nested too deeply") from None
+
+
+_MAYBE_SURROGATE = re.compile(r"[\ud800-\udfff]|\\u[dD][89a-fA-F]")
+"""A surrogate in the text, or a ``\\u`` escape that may make one (a pair included): the
+standard library would let a lone one through, so such a text is read by `_JsonReader`."""
+
+
+class _NotPlainJsonError(ValueError):
+    """Raised inside ``json.loads`` for what only `_JsonReader` may word."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _NotPlainJsonError("duplicate key")
+    return result
+
+
+def _refuse_constant(word: str) -> NoReturn:
+    raise _NotPlainJsonError(f"{word} is not a JSON number")
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise _NotPlainJsonError(f"the number {literal} is too large")
+    return value
 
 
 # --- Messages ---------------------------------------------------------------------------------

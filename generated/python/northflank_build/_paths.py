@@ -14,6 +14,8 @@ from urllib.parse import quote
 __all__ = ["endpoint_url", "json_path_step", "path_segment"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
+"""RFC 3986's unreserved characters: those ``quote(value, safe="")`` leaves as they are."""
 
 
 def path_segment(value: str) -> str:
@@ -24,6 +26,8 @@ def path_segment(value: str) -> str:
     """
     if not isinstance(value, str) or not value:
         raise ValueError(f"a path parameter must be a non-empty string, not {value!r}")
+    if _UNRESERVED.fullmatch(value) and value not in (".", ".."):
+        return value  # what quote() would give back unchanged
     segment = quote(value, safe="")
     return segment.replace(".", "%2E") if segment in (".", "..") else segment
 

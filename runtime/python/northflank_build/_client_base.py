@@ -276,6 +276,9 @@ def _check_headers(headers: Mapping[str, str]) -> None:
     for name, value in headers.items():
         if not isinstance(value, str):
             raise TypeError(f"the header {name} must be a string, not {type(value).__name__}")
+        # The common case in two C calls: ASCII, and printable once tabs are set aside.
+        if value.isascii() and (value.isprintable() or value.replace("\t", "").isprintable()):
+            continue
         for index, character in enumerate(value):
             if not (" " <= character <= "~" or character == "\t"):
                 raise ValueError(
@@ -398,7 +401,7 @@ class _Core(Generic[HttpT]):
         return self._http.build_request(
             endpoint.method,
             options.base_url + path,
-            params=query,
+            params=query or None,  # none: httpx then parses the URL once, not twice
             content=content,
             headers=headers,
             timeout=call_timeout,
@@ -504,10 +507,18 @@ def _body(
             model.model_validate(data)
         except ValidationError as error:
             raise RequestValidationError(model.__name__, field_errors(model, error)) from error
-    _check_encodable(model.__name__, data)
-    return json.dumps(
-        data, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_model_json
-    ).encode()
+    try:
+        return _mapping_json(data)
+    except (TypeError, ValueError):  # UnicodeEncodeError included: a lone surrogate
+        # The rare path: name a lone surrogate's place first, as the check always has,
+        # then let the encoder say what else it refuses.
+        _check_encodable(model.__name__, data)
+        raise
+
+
+def _mapping_json(data: Mapping[str, Any]) -> bytes:
+    """The caller's mapping as compact UTF-8 JSON (a model nested in it as its own JSON)."""
+    return _BODY_ENCODER.encode(data).encode()
 
 
 def _parameters_name(endpoint: Endpoint[Any]) -> str:
@@ -518,10 +529,33 @@ def _parameters_name(endpoint: Endpoint[Any]) -> str:
 def _check_encodable(name: str, value: object) -> None:
     """Refuse text UTF-8 cannot carry (a lone surrogate such as ``\\ud800``), naming its
     JSON path, before anything is sent."""
+    if _quickly_encodable(value):
+        return
     path = _unencodable_path(value, "$")
     if path is not None:
         problem = FieldError(path, "type", "a lone surrogate cannot be encoded as UTF-8")
         raise RequestValidationError(name, [problem])
+
+
+def _quickly_encodable(value: object) -> bool:
+    """Whether every string and key in ``value`` is valid Unicode text, found by the C
+    JSON encoder in one pass; ``False`` when unsure (the walk below then decides)."""
+    try:
+        _CHECK_ENCODER.encode(value).encode()
+    except (TypeError, ValueError):  # UnicodeEncodeError included
+        return False
+    return True
+
+
+def _nested_for_check(value: object) -> object:
+    """What the quick check descends into beyond dicts, lists and tuples: every other
+    mapping, as the walk does; anything else is opaque to both."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    return None
+
+
+_CHECK_ENCODER = json.JSONEncoder(ensure_ascii=False, default=_nested_for_check)
 
 
 def _unencodable_path(value: object, path: str) -> str | None:
@@ -710,6 +744,12 @@ def _model_json(value: object) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+_BODY_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_model_json
+)
+"""What ``json.dumps`` with these options would build anew on every call."""
+
+
 def _validated_response(
     endpoint: Endpoint[Any], response: httpx.Response, *, strict: bool
 ) -> BaseModel | None:
@@ -895,7 +935,8 @@ class ClientCore(_Core[httpx.Client]):
                 _check_body_size(response, limit, 0)
                 for chunk in response.iter_bytes():
                     body += chunk
-                    _check_body_size(response, limit, len(body))
+                    if len(body) > limit:
+                        _check_body_size(response, limit, len(body))
                     _remaining(None)
                 return _buffered(response, body)
             finally:
@@ -1036,7 +1077,8 @@ class AsyncClientCore(_Core[httpx.AsyncClient]):
                     _check_body_size(response, limit, 0)
                     async for chunk in response.aiter_bytes():
                         body += chunk
-                        _check_body_size(response, limit, len(body))
+                        if len(body) > limit:
+                            _check_body_size(response, limit, len(body))
                     return _buffered(response, body)
                 finally:
                     await response.aclose()
