@@ -89,8 +89,13 @@ class UsageError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["quickstart"]:
+        from sandbox.quickstart import main as quickstart  # it builds on this module
+
+        return quickstart(arguments[1:])
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     command: Callable[[argparse.Namespace], int] = args.command
     try:
         return command(args)
@@ -186,6 +191,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--quiet", action="store_true", help="no access log")
     serve.set_defaults(command=_serve)
+    # Listed for --help only: main() hands `quickstart` over before this parser runs.
+    commands.add_parser(
+        "quickstart",
+        add_help=False,
+        help="serve, with a token and .sandbox/env for the README's examples",
+    )
 
     project = commands.add_parser("project", help="manage projects").add_subparsers(
         required=True, metavar="ACTION"

@@ -449,26 +449,15 @@ def _request_body(
             f"request-body-became-{'required' if now else 'optional'}",
             "the body is now required" if now else "the body is now optional",
         )
-    old_schema = _json_schema(old_body)
-    new_schema = _json_schema(new_body)
-    if old_schema is not None and new_schema is not None:
-        walk.compare(
-            place.child("content/application~1json/schema", "", property_name=None),
-            old_schema,
-            new_schema,
-        )
-    elif old_schema is not None:
-        emit(
-            place,
-            Level.BREAKING,
-            "request-body-media-type-removed",
-            "application/json no longer accepted",
-            removed=True,
-        )
-    elif new_schema is not None:
-        emit(
-            place, Level.ADDITIVE, "request-body-media-type-added", "application/json now accepted"
-        )
+    _compare_json_content(
+        walk,
+        emit,
+        place,
+        old_body,
+        new_body,
+        removed=("request-body-media-type-removed", "application/json no longer accepted"),
+        added=(Level.ADDITIVE, "request-body-media-type-added", "application/json now accepted"),
+    )
 
 
 def _responses(
@@ -485,14 +474,7 @@ def _responses(
     for status in old_responses:
         if status not in new_responses:
             success = str(status).startswith("2")
-            place = Place(
-                "response",
-                before.op,
-                after.op,
-                f"{pointer}/responses/{status}",
-                f"{before.pointer}/responses/{status}",
-                None,
-            )
+            place = _response_place(before, after, pointer, status)
             emit(
                 place,
                 Level.BREAKING if success else Level.PATCH,
@@ -502,14 +484,7 @@ def _responses(
                 surfaces=("wire", "python", "typescript") if success else ("wire",),
             )
     for status, raw in new_responses.items():
-        place = Place(
-            "response",
-            before.op,
-            after.op,
-            f"{pointer}/responses/{status}",
-            f"{before.pointer}/responses/{status}",
-            None,
-        )
+        place = _response_place(before, after, pointer, status)
         if status not in old_responses:
             success = str(status).startswith("2")
             emit(
@@ -520,24 +495,54 @@ def _responses(
                 surfaces=("wire",),
             )
             continue
-        old_schema = _json_schema(_node(old.document, old_responses[status]) or {})
-        new_schema = _json_schema(_node(new.document, raw) or {})
-        if old_schema is not None and new_schema is not None:
-            walk.compare(
-                place.child("content/application~1json/schema", "", property_name=None),
-                old_schema,
-                new_schema,
-            )
-        elif old_schema is not None:
-            emit(
-                place,
-                Level.BREAKING,
-                "response-media-type-removed",
-                "no JSON body any more",
-                removed=True,
-            )
-        elif new_schema is not None:
-            emit(place, Level.BREAKING, "response-media-type-added", "now has a JSON body")
+        _compare_json_content(
+            walk,
+            emit,
+            place,
+            _node(old.document, old_responses[status]) or {},
+            _node(new.document, raw) or {},
+            removed=("response-media-type-removed", "no JSON body any more"),
+            added=(Level.BREAKING, "response-media-type-added", "now has a JSON body"),
+        )
+
+
+def _response_place(
+    before: OperationPair, after: OperationPair, pointer: str, status: object
+) -> Place:
+    return Place(
+        "response",
+        before.op,
+        after.op,
+        f"{pointer}/responses/{status}",
+        f"{before.pointer}/responses/{status}",
+        None,
+    )
+
+
+def _compare_json_content(
+    walk: SchemaWalk,
+    emit: Emit,
+    place: Place,
+    old_holder: Mapping[str, Any],
+    new_holder: Mapping[str, Any],
+    *,
+    removed: tuple[str, str],
+    added: tuple[Level, str, str],
+) -> None:
+    """A body's or a response's ``application/json`` schemas, compared; or the media
+    type's removal (always breaking) or addition (``added``'s level), as a change."""
+    old_schema = _json_schema(old_holder)
+    new_schema = _json_schema(new_holder)
+    if old_schema is not None and new_schema is not None:
+        walk.compare(
+            place.child("content/application~1json/schema", "", property_name=None),
+            old_schema,
+            new_schema,
+        )
+    elif old_schema is not None:
+        emit(place, Level.BREAKING, removed[0], removed[1], removed=True)
+    elif new_schema is not None:
+        emit(place, *added)
 
 
 def _node(document: Mapping[str, Any], node: Any) -> Mapping[str, Any] | None:
