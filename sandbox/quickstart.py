@@ -6,7 +6,10 @@
 It is `serve`, plus one step once the server listens: a token with the four
 service permissions (read, create, update, delete) in the project is made, and
 the three variables the README's examples read are printed as `export` lines and
-written to a file that a fresh shell can `source`. The token is made only then,
+written to a file that a fresh shell can `source`. The file's first line names
+the token's id; the next quickstart on the same file revokes that token once it
+has made its own, so a database started many times holds one live quickstart
+token, not one per start. The token is made only then,
 in a database `serve` has set up, so a start that cannot listen leaves no token
 and no stale file behind it.
 """
@@ -36,6 +39,9 @@ DEFAULT_DB: Final = Path(".sandbox") / "sandbox.db"
 EXAMPLE_PERMISSIONS: Final = (READ_SERVICE, CREATE_SERVICE, UPDATE_SERVICE, DELETE_SERVICE)
 """What the README's examples do: put, get, list, patch, delete and create."""
 _LISTENING: Final = re.compile(r"Listening on (http://\S+)")
+_CREATED: Final = re.compile(r"Created token (tok_[0-9a-f]+)")
+_HEADER_WORDS: Final = "python -m sandbox quickstart: token"
+_WRITTEN: Final = re.compile(re.escape(f"# {_HEADER_WORDS} ") + r"(tok_[0-9a-f]+);")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,8 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     env_file.parent.mkdir(parents=True, exist_ok=True)
 
     def hand_over(base_url: str) -> None:
-        token = _mint_token(db, args.project)
-        _write_env_file(env_file, _exports(base_url, token, args.project))
+        previous = _token_id_in(env_file)
+        token_id, token = _mint_token(db, args.project)
+        _write_env_file(env_file, _header(token_id) + _exports(base_url, token, args.project))
+        if previous is not None:
+            _revoke_quietly(db, previous)
         _announce(env_file, _exports(base_url, token, args.project))
 
     real_stdout = sys.stdout
@@ -121,8 +130,9 @@ class _OnListening(io.TextIOBase):
         return self._stream.fileno()
 
 
-def _mint_token(db: Path, project: str) -> str:
-    """A token for the examples, made by `token create` itself; its error ends the start."""
+def _mint_token(db: Path, project: str) -> tuple[str, str]:
+    """A token for the examples, made by `token create` itself: its id and its text.
+    Its error ends the start."""
     command = ["token", "create", "--db", str(db), "--project", project, "--label", COMMAND]
     for permission in EXAMPLE_PERMISSIONS:
         command += ["--permission", permission]
@@ -132,7 +142,32 @@ def _mint_token(db: Path, project: str) -> str:
     if status != 0:
         print(err.getvalue().rstrip() or f"error: token create exited {status}", file=sys.stderr)
         raise SystemExit(status)
-    return out.getvalue().strip()
+    made = _CREATED.search(err.getvalue())
+    if made is None:  # `token create` always names the id; a change there must show here
+        raise SystemExit(f"error: token create did not name its token: {err.getvalue()!r}")
+    return made[1], out.getvalue().strip()
+
+
+def _header(token_id: str) -> str:
+    return f"# {_HEADER_WORDS} {token_id}; the next quickstart revokes it\n"
+
+
+def _token_id_in(env_file: Path) -> str | None:
+    """The id of the token an earlier quickstart wrote to ``env_file``, if it did."""
+    try:
+        with env_file.open(encoding="utf-8", errors="replace") as lines:
+            first = lines.readline(200)
+    except OSError:  # none yet, or unreadable: nothing to revoke
+        return None
+    match = _WRITTEN.match(first)
+    return match[1] if match else None
+
+
+def _revoke_quietly(db: Path, token_id: str) -> None:
+    """Revoke the token an earlier quickstart made, so tokens do not pile up in the
+    database; one revoked by hand already, or made in another database, is left be."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        sandbox_main(["token", "revoke", "--db", str(db), token_id])
 
 
 def _exports(base_url: str, token: str, project: str) -> str:
