@@ -255,7 +255,8 @@ def publish(session: nox.Session) -> None:
     """Build and upload both packages: `-- --pypi-url URL --npm-registry URL`.
 
     Refused before anything is built when generated/ drifts, CHANGELOG.md lacks the
-    version or either registry has it; credentials are twine's and npm's own.
+    version or both registries have it (one alone: a stopped publish, which this
+    finishes; see RELEASING.md). Credentials are twine's and npm's own.
     """
     install_group(session, "publish")
     session.run("python", "-m", "codegen.publish", "--preflight", *session.posargs)

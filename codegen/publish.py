@@ -3,17 +3,26 @@
 Everything that can refuse is checked before the first upload: ``generated/``
 is what the spec makes (a drifted tree would publish code no commit holds),
 CHANGELOG.md has the version's section, the three artefacts of this version are
-in the dist folder, and neither registry has the version yet (registries keep
-a version forever, so a second upload is always a mistake). Then the wheel and
-sdist go up with twine and the tarball with ``npm publish``. Credentials are
-the tools' own: ``TWINE_USERNAME``/``TWINE_PASSWORD`` and the npm config's
-``//host/:_authToken``.
+in the dist folder, and the registries do not have the version yet (registries
+keep a version forever, so a second upload is always a mistake). Then the wheel
+and sdist go up with twine and the tarball with ``npm publish``.
+
+A publish that stops half-way (twine done, ``npm publish`` refused) is finished
+by running it again: a registry that already has the version with exactly the
+dist folder's files (sha256 on the index's links, the packument's integrity) is
+skipped, and only the other gets its upload. Other files under the same version
+are refused. Credentials are the tools' own: ``TWINE_USERNAME``/``TWINE_PASSWORD``
+and the npm config's ``//host/:_authToken``.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import html
 import json
+import re
 import subprocess
 import sys
 import urllib.error
@@ -21,17 +30,29 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .changelog import changelog_versions
 from .issues import GenerationError, SpecError
 from .package_version import read_package_version
 
-__all__ = ["Artefacts", "PublishRefusedError", "main", "npm_has_version", "pypi_has_version"]
+__all__ = [
+    "Artefacts",
+    "PublishRefusedError",
+    "Uploads",
+    "main",
+    "npm_dist",
+    "npm_has_version",
+    "plan_uploads",
+    "pypi_files",
+    "pypi_has_version",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 DISTRIBUTION = "northflank-build"
 WHEEL_STEM = "northflank_build"
 _TIMEOUT = 60.0
+_HREF = re.compile(r"""href\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
 
 
 class PublishRefusedError(Exception):
@@ -82,27 +103,50 @@ def check_changelog(version: str) -> None:
         )
 
 
-def pypi_has_version(simple_url: str, version: str) -> bool:
-    """Whether the index's PEP 503 page for the project links a file of ``version``."""
+def pypi_files(simple_url: str, version: str) -> dict[str, str | None]:
+    """The files of ``version`` the index's PEP 503 page links: name -> sha256 (hex), or
+    None where the link carries no sha256 fragment."""
     page = _get(f"{simple_url.rstrip('/')}/{DISTRIBUTION}/", "the PyPI index")
     if page is None:
-        return False
+        return {}
     prefixes = (f"{WHEEL_STEM}-{version}-", f"{WHEEL_STEM}-{version}.tar.gz")
-    return any(prefix in page for prefix in prefixes)
+    files: dict[str, str | None] = {}
+    for link in _HREF.findall(page):
+        location, _, fragment = html.unescape(link).partition("#")
+        name = urllib.parse.unquote(urllib.parse.urlsplit(location).path.rsplit("/", 1)[-1])
+        if name.startswith(prefixes):
+            algorithm, _, digest = fragment.partition("=")
+            files[name] = digest.lower() if algorithm == "sha256" and digest else None
+    return files
 
 
-def npm_has_version(registry: str, version: str) -> bool:
-    """Whether the npm registry's packument for the package lists ``version``."""
+def pypi_has_version(simple_url: str, version: str) -> bool:
+    """Whether the index's PEP 503 page for the project links a file of ``version``."""
+    return bool(pypi_files(simple_url, version))
+
+
+def npm_dist(registry: str, version: str) -> dict[str, Any] | None:
+    """The ``dist`` record (integrity, shasum, tarball) of ``version`` in the npm
+    registry's packument; None when the registry does not have that version."""
     body = _get(f"{registry.rstrip('/')}/{DISTRIBUTION}", "the npm registry")
     if body is None:
-        return False
+        return None
     try:
         versions = json.loads(body).get("versions", {})
     except (json.JSONDecodeError, AttributeError):
         raise PublishRefusedError(
             f"the npm registry {registry} answered with no package document"
         ) from None
-    return isinstance(versions, dict) and version in versions
+    if not isinstance(versions, dict) or version not in versions:
+        return None
+    record = versions[version]
+    dist = record.get("dist") if isinstance(record, dict) else None
+    return dist if isinstance(dist, dict) else {}
+
+
+def npm_has_version(registry: str, version: str) -> bool:
+    """Whether the npm registry's packument for the package lists ``version``."""
+    return npm_dist(registry, version) is not None
 
 
 def _get(url: str, what: str) -> str | None:
@@ -122,34 +166,108 @@ def _get(url: str, what: str) -> str | None:
         raise PublishRefusedError(f"{what} cannot be reached at {url}: {err}") from None
 
 
-def check_not_published(pypi_simple: str, npm_registry: str, version: str) -> None:
-    taken = []
-    if pypi_has_version(pypi_simple, version):
-        taken.append(f"the PyPI index {pypi_simple}")
-    if npm_has_version(npm_registry, version):
-        taken.append(f"the npm registry {npm_registry}")
-    if taken:
+@dataclass(frozen=True)
+class Uploads:
+    """Which registries still need this version: both, or one when an earlier publish
+    stopped half-way (the other holds exactly the files in the dist folder)."""
+
+    pypi: bool
+    npm: bool
+
+
+def plan_uploads(
+    pypi_simple: str, npm_registry: str, version: str, artefacts: Artefacts | None
+) -> Uploads:
+    """What to upload, or a refusal: a version on both registries, or on one with other
+    files than ours, is never uploaded again (registries keep a version forever).
+
+    A version on one registry only is what a publish that failed half-way leaves
+    behind (twine done, ``npm publish`` refused, say). When that registry's files are
+    byte for byte the ones in the dist folder, the same command finishes the job (the
+    builds are reproducible, so building again gives those bytes). With ``artefacts``
+    None (preflight, before the build) that comparison is left to the upload run.
+    """
+    on_pypi = pypi_files(pypi_simple, version)
+    on_npm = npm_dist(npm_registry, version)
+    if on_pypi and on_npm is not None:
         raise PublishRefusedError(
-            f"{DISTRIBUTION} {version} already exists on {' and '.join(taken)}: a published "
-            "version never changes; cut a new one with `nox -s release`"
+            f"{DISTRIBUTION} {version} already exists on the PyPI index {pypi_simple} and the"
+            f" npm registry {npm_registry}: a published version never changes; cut a new one"
+            " with `nox -s release`"
         )
+    if not on_pypi and on_npm is None:
+        return Uploads(pypi=True, npm=True)
+    where = f"the PyPI index {pypi_simple}" if on_pypi else f"the npm registry {npm_registry}"
+    uploads = Uploads(pypi=not on_pypi, npm=on_npm is None)
+    if artefacts is None:
+        return uploads
+    if on_npm is None:
+        differences = _pypi_differences(on_pypi, artefacts)
+    else:
+        differences = _npm_differences(on_npm, artefacts)
+    if differences:
+        raise PublishRefusedError(
+            f"{DISTRIBUTION} {version} is on {where} with other files than"
+            f" {artefacts.wheel.parent}: {'; '.join(differences)}. A published version never"
+            " changes; cut a new one with `nox -s release`"
+        )
+    return uploads
+
+
+def _pypi_differences(files: dict[str, str | None], artefacts: Artefacts) -> list[str]:
+    found = []
+    for path in (artefacts.wheel, artefacts.sdist):
+        if path.name not in files:
+            found.append(f"{path.name} is not there")
+        elif files[path.name] is None:
+            found.append(f"the index gives no sha256 for {path.name} to compare")
+        elif files[path.name] != hashlib.sha256(path.read_bytes()).hexdigest():
+            found.append(f"{path.name} differs")
+    found += [
+        f"{name} is there too"
+        for name in sorted(set(files) - {artefacts.wheel.name, artefacts.sdist.name})
+    ]
+    return found
+
+
+def _npm_differences(dist: dict[str, Any], artefacts: Artefacts) -> list[str]:
+    content = artefacts.tarball.read_bytes()
+    integrity = dist.get("integrity")
+    if isinstance(integrity, str) and integrity.startswith("sha512-"):
+        ours = "sha512-" + base64.b64encode(hashlib.sha512(content).digest()).decode()
+        return [] if integrity == ours else [f"{artefacts.tarball.name} differs"]
+    shasum = dist.get("shasum")
+    if isinstance(shasum, str):
+        same = shasum.lower() == hashlib.sha1(content, usedforsecurity=False).hexdigest()
+        return [] if same else [f"{artefacts.tarball.name} differs"]
+    return [f"the registry gives no digest for {artefacts.tarball.name} to compare"]
 
 
 # --------------------------------------------------------------------------- the uploads
 
 
-def upload(artefacts: Artefacts, pypi_url: str, npm_registry: str) -> None:
-    _run(
-        "twine",
-        [sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar",
-         "--repository-url", pypi_url, str(artefacts.wheel), str(artefacts.sdist)],
-    )  # fmt: skip
-    _run(
-        "npm publish",
-        ["npm", "publish", str(artefacts.tarball), "--registry", npm_registry,
-         "--ignore-scripts", "--loglevel", "warn"],
-        after="the wheel and sdist are on PyPI; publish the tarball by hand with `npm publish`",
-    )  # fmt: skip
+def upload(
+    artefacts: Artefacts, pypi_url: str, npm_registry: str, uploads: Uploads = Uploads(True, True)
+) -> None:
+    if uploads.pypi:
+        _run(
+            "twine",
+            [sys.executable, "-m", "twine", "upload", "--non-interactive",
+             "--disable-progress-bar", "--repository-url", pypi_url, str(artefacts.wheel),
+             str(artefacts.sdist)],
+        )  # fmt: skip
+    else:
+        print("twine: skipped, the wheel and sdist are on the PyPI index already (same files)")
+    if uploads.npm:
+        _run(
+            "npm publish",
+            ["npm", "publish", str(artefacts.tarball), "--registry", npm_registry,
+             "--ignore-scripts", "--loglevel", "warn"],
+            after="the wheel and sdist are on the PyPI index; run the same publish again to"
+            " upload the tarball: it finds them there, the same files, and skips them",
+        )  # fmt: skip
+    else:
+        print("npm publish: skipped, the tarball is on the npm registry already (same file)")
 
 
 def _run(what: str, command: list[str], after: str = "") -> None:
@@ -195,12 +313,20 @@ def main(argv: list[str] | None = None) -> int:
         version = str(read_package_version())
         check_generated_is_current()
         check_changelog(version)
-        check_not_published(simple, args.npm_registry, version)
-        if args.preflight:
-            print(f"{DISTRIBUTION} {version} can be published.")
+        artefacts = Artefacts.in_folder(args.dist, version) if not args.preflight else None
+        uploads = plan_uploads(simple, args.npm_registry, version, artefacts)
+        if artefacts is None:
+            if uploads.pypi and uploads.npm:
+                print(f"{DISTRIBUTION} {version} can be published.")
+            else:
+                done, left = ("PyPI", "npm") if uploads.npm else ("npm", "PyPI")
+                print(
+                    f"{DISTRIBUTION} {version} is on {done} only, as a publish that stopped"
+                    f" half-way leaves it: once built, it goes to {left} if the build gives"
+                    f" the files {done} has."
+                )
             return 0
-        artefacts = Artefacts.in_folder(args.dist, version)
-        upload(artefacts, args.pypi_url, args.npm_registry)
+        upload(artefacts, args.pypi_url, args.npm_registry, uploads)
     except PublishRefusedError as err:
         print(f"Refused: {err}", file=sys.stderr)
         return 1

@@ -5,12 +5,16 @@ pypiserver and Verdaccio run on 127.0.0.1 (tests/local_registries.py);
 and sdist with twine and the tarball with ``npm publish``. Then ``pip install
 --index-url`` and ``npm install --registry`` put them in fresh folders, each
 makes one call against a live sandbox, and a second publish is refused because
-the version exists. The artefacts are built as ``nox -s build`` builds them,
-and each must carry the project's LICENSE.
+the version exists. Before that, a publish whose ``npm publish`` fails is finished
+by running it again: the wheel and sdist, already there, are skipped. The
+artefacts are built as ``nox -s build`` builds them, and each must carry the
+project's LICENSE.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -158,13 +162,36 @@ def registries(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Regis
         pypi.stop()
 
 
-def run_publish(dist: Dist, pypi: Registry, npm: Registry) -> subprocess.CompletedProcess[str]:
+def failing_npm(folder: Path) -> Path:
+    """A folder with an ``npm`` that refuses ``publish`` and hands anything else on."""
+    folder.mkdir()
+    real = shutil.which("npm", path=node_env()["PATH"])
+    assert real is not None
+    script = folder / "npm"
+    script.write_text(
+        '#!/bin/sh\nif [ "$1" = publish ]; then echo "npm error code E401" >&2; exit 1; fi\n'
+        f'exec "{real}" "$@"\n',
+        "utf-8",
+    )
+    script.chmod(0o755)
+    return folder
+
+
+def pypi_has_version_now(pypi: Registry) -> bool:
+    return publish.pypi_has_version(f"{pypi.url.rstrip('/')}/simple/", VERSION)
+
+
+def run_publish(
+    dist: Dist, pypi: Registry, npm: Registry, path_first: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         **node_env(),
         "TWINE_USERNAME": "publisher",
         "TWINE_PASSWORD": "unused-by-this-index",
         "npm_config_userconfig": str(npm_userconfig(dist.folder, npm)),
     }
+    if path_first is not None:
+        env["PATH"] = os.pathsep.join([str(path_first), env["PATH"]])
     return subprocess.run(
         [sys.executable, "-m", "codegen.publish", "--dist", str(dist.folder),
          "--pypi-url", pypi.url, "--npm-registry", npm.url],
@@ -242,8 +269,20 @@ def test_both_packages_publish_install_and_call_the_sandbox_then_refuse_a_second
     dist: Dist, registries: tuple[Registry, Registry], sandbox: LiveSandbox, tmp_path: Path
 ) -> None:
     pypi, npm = registries
+    # npm refuses the first time (an npm that fails its publish, first on PATH): twine's
+    # upload stays, and the same command run again finishes with the tarball alone.
+    stopped = run_publish(dist, pypi, npm, path_first=failing_npm(tmp_path / "failing-npm"))
+    assert stopped.returncode == 1, stopped.stdout + stopped.stderr
+    assert "twine: done" in stopped.stdout
+    assert "npm publish failed" in stopped.stderr
+    assert "run the same publish again" in stopped.stderr
+    assert pypi_has_version_now(pypi)
+    assert not publish.npm_has_version(npm.url, VERSION)
+
     published = run_publish(dist, pypi, npm)
     assert published.returncode == 0, published.stdout + published.stderr
+    assert "twine: skipped, the wheel and sdist are on the PyPI index already" in published.stdout
+    assert "npm publish: done" in published.stdout
     assert f"Published northflank-build {VERSION}" in published.stdout
 
     body = example("request", "dockerfileBuild")
@@ -318,3 +357,132 @@ def test_a_drifted_generated_tree_refuses(
 def test_missing_artefacts_are_named(tmp_path: Path) -> None:
     with pytest.raises(publish.PublishRefusedError, match=r"missing northflank_build-.*\.whl"):
         publish.Artefacts.in_folder(tmp_path, VERSION)
+
+
+# --------------------------------------------------------------------------- a publish that stopped
+
+
+def _artefacts(folder: Path) -> publish.Artefacts:
+    for name, content in (
+        (f"northflank_build-{VERSION}-py3-none-any.whl", b"wheel"),
+        (f"northflank_build-{VERSION}.tar.gz", b"sdist"),
+        (f"northflank-build-{VERSION}.tgz", b"tarball"),
+    ):
+        (folder / name).write_bytes(content)
+    return publish.Artefacts.in_folder(folder, VERSION)
+
+
+def _registries(
+    monkeypatch: pytest.MonkeyPatch, *, index: str | None, packument: dict[str, object] | None
+) -> None:
+    """The PyPI index's page and the npm packument, as the two registries would answer."""
+
+    def get(url: str, what: str) -> str | None:
+        if "/simple/" in url:
+            return index
+        return None if packument is None else json.dumps(packument)
+
+    monkeypatch.setattr(publish, "_get", get)
+
+
+def _index_page(*files: tuple[str, bytes]) -> str:
+    links = (
+        f'<a href="../../packages/{name}#sha256={hashlib.sha256(content).hexdigest()}">{name}</a>'
+        for name, content in files
+    )
+    return "<html><body>" + "".join(links) + "</body></html>"
+
+
+def _packument(content: bytes) -> dict[str, object]:
+    integrity = "sha512-" + base64.b64encode(hashlib.sha512(content).digest()).decode()
+    return {"versions": {VERSION: {"dist": {"integrity": integrity}}}}
+
+
+SIMPLE, NPM = "http://127.0.0.1:9/simple/", "http://127.0.0.1:9/"
+
+
+def test_a_new_version_goes_to_both(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _registries(monkeypatch, index=None, packument=None)
+    uploads = publish.plan_uploads(SIMPLE, NPM, VERSION, _artefacts(tmp_path))
+    assert uploads == publish.Uploads(pypi=True, npm=True)
+
+
+def test_the_same_files_on_pypi_leave_npm_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    artefacts = _artefacts(tmp_path)
+    page = _index_page(
+        (artefacts.wheel.name, b"wheel"),
+        (artefacts.sdist.name, b"sdist"),
+        ("other-0.1.tar.gz", b""),
+    )
+    _registries(monkeypatch, index=page, packument={"versions": {"0.9.0": {}}})
+    assert publish.plan_uploads(SIMPLE, NPM, VERSION, artefacts) == publish.Uploads(False, True)
+
+
+def test_the_same_tarball_on_npm_leaves_pypi_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _registries(monkeypatch, index="<html></html>", packument=_packument(b"tarball"))
+    uploads = publish.plan_uploads(SIMPLE, NPM, VERSION, _artefacts(tmp_path))
+    assert uploads == publish.Uploads(pypi=True, npm=False)
+
+
+@pytest.mark.parametrize(
+    ("index_files", "packument", "words"),
+    [
+        pytest.param(
+            (("whl", b"wheel"), ("sdist", b"another build")),
+            None,
+            f"northflank_build-{VERSION}.tar.gz differs",
+            id="pypi-other-sdist",
+        ),
+        pytest.param(
+            (("whl", b"wheel"),),
+            None,
+            f"northflank_build-{VERSION}.tar.gz is not there",
+            id="pypi-sdist-missing",
+        ),
+        pytest.param(
+            (), _packument(b"another tarball"), f"northflank-build-{VERSION}.tgz differs", id="npm"
+        ),
+    ],
+)
+def test_other_files_under_the_version_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    index_files: tuple[tuple[str, bytes], ...],
+    packument: dict[str, object] | None,
+    words: str,
+) -> None:
+    artefacts = _artefacts(tmp_path)
+    names = {"whl": artefacts.wheel.name, "sdist": artefacts.sdist.name}
+    page = _index_page(*((names[key], content) for key, content in index_files))
+    _registries(monkeypatch, index=page, packument=packument)
+    with pytest.raises(publish.PublishRefusedError) as refused:
+        publish.plan_uploads(SIMPLE, NPM, VERSION, artefacts)
+    assert words in str(refused.value)
+    assert "cut a new one with `nox -s release`" in str(refused.value)
+
+
+def test_both_registries_holding_the_version_are_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    artefacts = _artefacts(tmp_path)
+    page = _index_page((artefacts.wheel.name, b"wheel"), (artefacts.sdist.name, b"sdist"))
+    _registries(monkeypatch, index=page, packument=_packument(b"tarball"))
+    with pytest.raises(publish.PublishRefusedError, match="already exists on the PyPI index"):
+        publish.plan_uploads(SIMPLE, NPM, VERSION, artefacts)
+
+
+def test_preflight_of_a_stopped_publish_says_what_is_left(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = _index_page((f"northflank_build-{VERSION}-py3-none-any.whl", b"wheel"))
+    _registries(monkeypatch, index=page, packument=None)
+    monkeypatch.setattr(publish, "check_generated_is_current", lambda: None)
+    code = publish.main(["--pypi-url", "http://127.0.0.1:9/", "--npm-registry", NPM, "--preflight"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert f"northflank-build {VERSION} is on PyPI only" in out
+    assert "it goes to npm if the build gives the files PyPI has" in out
