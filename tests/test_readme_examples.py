@@ -307,7 +307,9 @@ def test_quickstart_prints_what_it_writes(quickstart: QuickStart) -> None:
     }
     assert quickstart.exports["NORTHFLANK_PROJECT_ID"] == "default-project"
     assert quickstart.exports["NORTHFLANK_BASE_URL"].startswith("http://127.0.0.1:")
-    for line in env_file.read_text().splitlines():
+    header, *exports = env_file.read_text().splitlines()
+    assert header.startswith("# python -m sandbox quickstart: token tok_")  # for the next start
+    for line in exports:
         assert f"  {line}\n" in quickstart.printed
     assert "source .sandbox/env" in quickstart.printed
     assert env_file.stat().st_mode & 0o777 == 0o600
