@@ -61,6 +61,7 @@ from sandbox.store import (
     ServiceExistsError,
     Store,
     StoredService,
+    StoreUnavailableError,
     now_iso,
 )
 from sandbox.tokens import (
@@ -77,6 +78,8 @@ __all__ = ["DEFAULT_RATE_LIMIT", "MAX_BODY_BYTES", "AppSettings", "create_app"]
 
 MAX_BODY_BYTES: Final = 1024 * 1024
 DEFAULT_RATE_LIMIT: Final = RateLimit(1000, 3600)
+STORE_RETRY_SECONDS: Final = 2
+"""Retry-After of a 503 for a store that cannot be reached (a database restarting)."""
 _DRAIN_LIMIT: Final = 8 * MAX_BODY_BYTES
 """How much of an oversized body is read and dropped so the client hears the 413."""
 _INLINE_BODY_BYTES: Final = 16 * 1024
@@ -177,6 +180,16 @@ class ApiEdge:
             await self.app(scope, receive, send_with_headers)
         except ClientDisconnect:
             return  # gone before its body arrived: nobody to answer, nothing done
+        except StoreUnavailableError as error:
+            log.warning("request %s: %s", request_id, error)
+            if started:
+                raise
+            problem = HttpError(
+                503,
+                "The sandbox's database cannot be reached just now; retry after Retry-After",
+                headers={"Retry-After": str(STORE_RETRY_SECONDS)},
+            )
+            await envelope_response(problem, request_id)(scope, receive, send_with_headers)
         except Exception:
             log.exception("request %s failed", request_id)
             if started:

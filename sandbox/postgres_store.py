@@ -36,6 +36,7 @@ from sandbox.store import (
     ServiceExistsError,
     StoredService,
     StoreError,
+    StoreUnavailableError,
     TokenInfo,
     now_iso,
 )
@@ -402,15 +403,16 @@ class PostgresStore:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        """A pooled connection in autocommit mode; driver errors become `StoreError`."""
+        """A pooled connection in autocommit mode. A lost or unreachable server (or no
+        free connection within the pool's wait) is `StoreUnavailableError`: a 503."""
         if not self._opened:
             self._opened = True
             await self._pool.open()
         try:
             async with self._pool.connection() as db:
                 yield db
-        except psycopg.OperationalError as error:
-            raise _connection_problem(self.url, error) from None
+        except psycopg.OperationalError as error:  # the pool's time-out is one too
+            raise StoreUnavailableError(str(_connection_problem(self.url, error))) from None
 
     async def principal(self, token_hash: str) -> Principal | None:
         async with self.connection() as db:

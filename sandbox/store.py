@@ -37,6 +37,11 @@ class StoreError(Exception):
     """A storage problem a user can act on; the message says what and where."""
 
 
+class StoreUnavailableError(StoreError):
+    """The store cannot be reached just now (its database server down or restarting):
+    a request that meets this is answered 503 with Retry-After, and may be retried."""
+
+
 class ServiceExistsError(Exception):
     """The project already has a service with this id."""
 

@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import psycopg
@@ -376,6 +377,42 @@ def test_store_errors_name_the_url_without_its_password(
     other_tables = sandbox_cli("serve", "--store", database, "--port", "0")
     assert other_tables.returncode == 1
     assert "holds other tables" in other_tables.stderr, other_tables.stderr
+
+
+def test_lost_database_connections_are_503s_with_retry_after_then_heal(
+    database: str, tmp_path: Path
+) -> None:
+    """The server cuts the sandbox's connections (a restart, a fail-over): the requests that
+    meet a dead connection are 503s a client retries, not 500s; then the pool heals."""
+    server = start_on(tmp_path / "cut", database, "--rate-limit", "off")
+    try:
+        headers = {"Authorization": f"Bearer {server.admin_token}"}
+        services = f"{server.url}/v1/projects/{PROJECT}/services"
+        with httpx.Client(headers=headers, timeout=30) as http:
+            assert http.get(services).status_code == 200
+            name = urlsplit(database).path.lstrip("/")
+            cut = rows(
+                database,
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                name,
+            )
+            assert cut, "the sandbox held no connection to cut"
+            answers = []
+            for _ in range(40):
+                answer = http.get(services)
+                answers.append(answer.status_code)
+                if answer.status_code == 200:
+                    break
+                assert answer.status_code == 503, answer.text
+                assert answer.headers["Retry-After"] == "2"
+                error = answer.json()["error"]
+                assert "cannot be reached just now" in error["message"]
+                assert "postgresql://" not in answer.text  # where the store is stays inside
+        assert answers[0] == 503, answers
+        assert answers[-1] == 200, answers
+    finally:
+        server.stop()
 
 
 def test_a_newer_schema_is_refused(database: str, tmp_path: Path) -> None:
