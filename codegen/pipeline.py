@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import sys
-import threading
 import traceback
 from collections.abc import Sequence
 from dataclasses import replace
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from pathlib import Path, PurePosixPath
 
 import jinja2
 
-from . import validate as validation
 from .compose import flatten_all_of
 from .ir import Api, build_ir
 from .issues import GenerationError, Level, SpecError, SpecIssue
@@ -28,15 +22,15 @@ from .render.python_models import render_python_models
 from .render.python_package import render_python_package, runtime_files
 from .render.typescript import render_typescript, typescript_runtime_files
 from .templating import TEMPLATES_DIR
-from .validate import Check, Document, check_openapi, validate_spec
+from .validate import validate_spec
 from .write import replace_tree, stage, stale_files
 
 __all__ = [
-    "BACKGROUND_CHECKS",
     "RENDERERS",
     "REPO_ROOT",
     "check",
     "generate",
+    "load_api",
     "render_all",
     "rendered_spec",
 ]
@@ -54,13 +48,6 @@ RENDERERS: tuple[Renderer, ...] = (
 )
 
 
-BACKGROUND_CHECKS: tuple[Check, ...] = (check_openapi,)
-"""Checks that `rendered_spec` runs in a forked process beside the others and the
-rendering: OpenAPI validation costs more (importing its validator most of all) than
-all the rest of validation together, and it only has to be done before anything is
-written."""
-
-
 def load_api(spec_path: Path) -> Api:
     """Load and validate the spec; raise SpecError listing every problem."""
     spec = load_spec(spec_path)
@@ -71,87 +58,13 @@ def load_api(spec_path: Path) -> Api:
 
 
 def rendered_spec(spec_path: Path) -> list[RenderedFile]:
-    """``render_all(load_api(spec_path))``, with `BACKGROUND_CHECKS` run meanwhile.
-
-    The outcome is the same as in that order: every problem of the spec raises one
-    SpecError listing them all, and a rendering that fails on a spec the background
-    checks refuse reports the spec's problems, not the failure.
-    """
-    spec = load_spec(spec_path)
-    document, issues = flatten_all_of(spec.document)
-    background = _BackgroundChecks(document, BACKGROUND_CHECKS)
-    try:
-        rest = [check for check in validation.CHECKS if check not in BACKGROUND_CHECKS]
-        issues += validate_spec(document, rest)
-        if _has_errors(issues):
-            _refuse_errors(spec_path, [*issues, *background.issues()])
-        try:
-            files = render_all(build_ir(replace(spec, document=document)))
-        except Exception:
-            _refuse_errors(spec_path, [*issues, *background.issues()])
-            raise
-        _refuse_errors(spec_path, [*issues, *background.issues()])
-        return files
-    finally:
-        background.close()
-
-
-def _has_errors(issues: Sequence[SpecIssue]) -> bool:
-    return any(issue.level is Level.ERROR for issue in issues)
+    """Every file generated from the spec: ``render_all(load_api(spec_path))``."""
+    return render_all(load_api(spec_path))
 
 
 def _refuse_errors(spec_path: Path, issues: Sequence[SpecIssue]) -> None:
-    if _has_errors(issues):
+    if any(issue.level is Level.ERROR for issue in issues):
         raise SpecError(str(spec_path), sorted(set(issues)))
-
-
-class _BackgroundChecks:
-    """Some checks run in a forked child while the caller goes on; inline where a fork
-    is not safe (not Linux, or other threads running)."""
-
-    def __init__(self, document: Document, checks: Sequence[Check]) -> None:
-        self._found: list[SpecIssue] | None = None
-        self._process: BaseProcess | None = None
-        self._receiver: Connection | None = None
-        if sys.platform != "linux" or threading.active_count() != 1:
-            self._found = validate_spec(document, checks)
-            return
-        for stream in (sys.stdout, sys.stderr):  # or the child would print it again on exit
-            if stream is not None:
-                stream.flush()
-        context = multiprocessing.get_context("fork")
-        self._receiver, sender = context.Pipe(duplex=False)
-        self._process = context.Process(
-            target=_send_issues, args=(document, checks, sender), daemon=True
-        )
-        self._process.start()
-        sender.close()
-
-    def issues(self) -> list[SpecIssue]:
-        """What the checks found; waits for them."""
-        if self._found is None:
-            assert self._receiver is not None
-            try:
-                received: list[SpecIssue] = self._receiver.recv()
-            except EOFError:
-                received = [SpecIssue("#", "the OpenAPI checks stopped: their process died")]
-            self._found = received
-        return self._found
-
-    def close(self) -> None:
-        if self._process is not None:
-            if self._process.is_alive():
-                self._process.kill()
-            self._process.join()
-            self._process = None
-        if self._receiver is not None:
-            self._receiver.close()
-            self._receiver = None
-
-
-def _send_issues(document: Document, checks: Sequence[Check], sender: Connection) -> None:
-    sender.send(validate_spec(document, checks))
-    sender.close()
 
 
 def render_all(api: Api) -> list[RenderedFile]:
