@@ -4,7 +4,7 @@ Each section calls `record` with what it printed; `floors` judges the issue's fl
 from them, and ``report.py`` draws them. One run's figures are one JSON object:
 
     {"sandbox": {target: {"rps", "p50", "p99"}}, "client": {contestant: {"us"}},
-     "cli": {command: {"wall_ms", "cpu_ms"}}, "codegen": {generator: {"seconds"}}}
+     "cli": {command: {"wall_ms", "cpu_ms"}}, "codegen": {generator: {"seconds", "cpu_seconds"}}}
 """
 
 from __future__ import annotations
@@ -102,6 +102,10 @@ def floors(figures: Any) -> list[Floor]:
     else:
         ratio = ours_s / opc_s
         value = f"{ratio:.2f}x ({ours_s:.2f} s vs {opc_s:.2f} s)"
+        ours_cpu = _figure(figures, "codegen", CODEGEN_OURS, "cpu_seconds")
+        opc_cpu = _figure(figures, "codegen", CODEGEN_OPC, "cpu_seconds")
+        if ours_cpu is not None and opc_cpu:
+            value += f"; CPU {ours_cpu / opc_cpu:.2f}x"
         found.append(Floor("regeneration", goal, value, ratio <= CODEGEN_GOAL))
     return found
 

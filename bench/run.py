@@ -24,6 +24,7 @@ import compileall
 import copy
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -31,7 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -119,10 +120,16 @@ class Generator:
 class Timing:
     runs: list[float]
     error: str | None = None
+    cpu: list[float] = field(default_factory=list)
+    """Each run's CPU time (user + system) of the process and everything it waited for."""
 
     @property
     def median(self) -> float | None:
         return statistics.median(self.runs) if self.runs and self.error is None else None
+
+    @property
+    def cpu_median(self) -> float | None:
+        return statistics.median(self.cpu) if self.cpu and self.error is None else None
 
 
 def generators() -> tuple[list[Generator], list[str]]:
@@ -176,49 +183,67 @@ def generators() -> tuple[list[Generator], list[str]]:
 
 
 def time_generator(gen: Generator, rounds: int) -> Timing:
-    """Median-able wall times of ``rounds`` fresh processes, each into a new temp folder."""
+    """Median-able wall and CPU times of ``rounds`` fresh processes, each into a new temp folder."""
     timing = Timing(runs=[])
-    env = tool_env()
     for _ in range(rounds):
-        with tempfile.TemporaryDirectory(prefix=f"nf-bench-{gen.key}-") as tmp:
-            argv = gen.argv(Path(tmp))
-            start = time.perf_counter()
-            proc = subprocess.run(
-                argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False
-            )
-            elapsed = time.perf_counter() - start
-        if proc.returncode != 0:
-            timing.error = error_line(proc)
-            return timing
-        timing.runs.append(elapsed)
+        time_once(gen, timing)
     return timing
+
+
+def time_once(gen: Generator, timing: Timing) -> None:
+    """One fresh run of ``gen`` into a new temp folder, added to ``timing`` (or its error)."""
+    if timing.error is not None:
+        return
+    with tempfile.TemporaryDirectory(prefix=f"nf-bench-{gen.key}-") as tmp:
+        argv = gen.argv(Path(tmp))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        proc = subprocess.run(
+            argv, cwd=ROOT, env=tool_env(), capture_output=True, text=True, check=False
+        )
+        elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        timing.error = error_line(proc)
+        return
+    timing.runs.append(elapsed)
+    timing.cpu.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
 
 
 def bench_codegen(rounds: int) -> None:
     gens, notes = generators()
-    print(f"\n1. Codegen wall time: median of {rounds} fresh processes, temp output folders")
+    print(
+        f"\n1. Codegen wall and CPU time: median of {rounds} fresh processes each, in alternating"
+        " rounds, temp output folders"
+    )
     for note in notes:
         print(f"   note: {note}")
     compile_bytecode()  # as pip leaves an install: no contestant compiles its imports per run
     compileall.compile_dir(str(ROOT / "codegen"), quiet=2)
-    medians: dict[str, float | None] = {}
-    print(f"   {'generator':<28}{'median s':>10}{'min s':>9}{'max s':>9}")
+    timings = {gen.key: Timing(runs=[]) for gen in gens}
     for gen in gens:
-        time_generator(gen, 1)  # warm-up, untimed: the file cache, as for a developer
-        timing = time_generator(gen, rounds)
-        medians[gen.key] = timing.median
-        record("codegen", gen.key, seconds=timing.median)
+        time_once(gen, Timing(runs=[]))  # warm-up, untimed: the file cache, as for a developer
+    for _ in range(rounds):  # A B C A B C ...: drift on the machine hits every generator
+        for gen in gens:
+            time_once(gen, timings[gen.key])
+    print(f"   {'generator':<28}{'median s':>10}{'min s':>9}{'max s':>9}{'CPU s':>9}")
+    for gen in gens:
+        timing = timings[gen.key]
+        record("codegen", gen.key, seconds=timing.median, cpu_seconds=timing.cpu_median)
         if timing.error is not None:
             print(f"   {gen.label:<28}{'FAILED':>10}  {timing.error}")
         else:
             lo, hi = min(timing.runs), max(timing.runs)
-            print(f"   {gen.label:<28}{timing.median:>10.3f}{lo:>9.3f}{hi:>9.3f}")
-    ours = medians["ours"]
+            cpu = timing.cpu_median or 0.0
+            print(f"   {gen.label:<28}{timing.median:>10.3f}{lo:>9.3f}{hi:>9.3f}{cpu:>9.3f}")
+    ours, opc, dmcg = (timings[key] for key in ("ours", "opc", "dmcg"))
     print(
-        f"   ratio ours/openapi-python-client = {fmt_ratio(ours, medians['opc'])},"
-        f" ours/datamodel-codegen = {fmt_ratio(ours, medians['dmcg'])}  (<1 means ours is faster)"
+        f"   ratio ours/openapi-python-client = {fmt_ratio(ours.median, opc.median)} wall,"
+        f" {fmt_ratio(ours.cpu_median, opc.cpu_median)} CPU;"
+        f" ours/datamodel-codegen = {fmt_ratio(ours.median, dmcg.median)} wall,"
+        f" {fmt_ratio(ours.cpu_median, dmcg.cpu_median)} CPU  (<1 means ours is faster)"
     )
-    bench_codegen_growth(rounds, ours)
+    bench_codegen_growth(rounds, ours.median)
 
 
 def bench_codegen_growth(rounds: int, product: float | None) -> None:

@@ -6,8 +6,11 @@ run, so one report lists everything that is wrong.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
@@ -65,23 +68,117 @@ def check_refs(document: Document) -> Iterator[SpecIssue]:
 
 
 def check_openapi(document: Document) -> Iterator[SpecIssue]:
-    """The document is valid OpenAPI 3.1."""
+    """The document is valid OpenAPI 3.1: the OpenAPI Initiative's schema of it, with every
+    Schema Object checked against JSON Schema 2020-12's meta-schema, and the rules that
+    schema cannot say (unique tag names and parameters, defaults that fit their schema;
+    unique operationIds and declared path parameters are `check_operations`' and
+    `check_operation_parameters`')."""
     if document.get("openapi", "") != "3.1.0":
         yield SpecIssue(pointer("openapi"), "the spec must declare openapi: 3.1.0")
         return
-    # Imported here: it costs more to import than every other check costs to run.
-    from openapi_spec_validator import OpenAPIV31SpecValidator
-
     try:
-        errors = list(OpenAPIV31SpecValidator(document).iter_errors())
+        errors = list(_openapi_validator().iter_errors(document))
     except Exception as err:  # noqa: BLE001 - the validator's internal failures become issues
         yield SpecIssue("#", f"OpenAPI validation stopped: {err}")
         return
     for error in errors:
-        if error.validator == "format" and error.validator_value == "regex":
+        kind = error.kind
+        if isinstance(kind, jsonschema_rs.ValidationErrorKind.Format) and kind.format == "regex":
             continue  # check_patterns reports it, located and with the ECMA-262 verdict
-        where = path_pointer(tuple(error.absolute_path))
+        where = path_pointer(tuple(error.instance_path))
         yield SpecIssue(where, f"not valid OpenAPI 3.1: {error.message.splitlines()[0]}")
+    yield from _unique_tags(document)
+    yield from _unique_parameters(document)
+    yield from _defaults_fit(document)
+
+
+OPENAPI_SCHEMA = Path(__file__).resolve().parent / "openapi_schema" / "openapi-3.1.json"
+"""The OpenAPI Initiative's schema of OpenAPI 3.1 documents (see the README beside it)."""
+JSON_SCHEMA_2020_12 = "https://json-schema.org/draft/2020-12/schema"
+
+
+@cache
+def _openapi_validator() -> jsonschema_rs.Validator:
+    schema = json.loads(OPENAPI_SCHEMA.read_text(encoding="utf-8"))
+    # The document leaves Schema Objects open; its schema-base variant checks them
+    # against the OpenAPI dialect. Here: against JSON Schema 2020-12's meta-schema
+    # (built into jsonschema-rs), which the dialect extends only with annotations.
+    schema["$defs"]["schema"] = {"$dynamicAnchor": "meta", "$ref": JSON_SCHEMA_2020_12}
+    return jsonschema_rs.Draft202012Validator(schema, validate_formats=True, offline=True)
+
+
+def _unique_tags(document: Document) -> Iterator[SpecIssue]:
+    tags = document.get("tags")
+    first: dict[str, int] = {}
+    for index, tag in enumerate(tags if isinstance(tags, list) else []):
+        name = _mapping(tag).get("name")
+        if not isinstance(name, str):
+            continue  # the schema reports it
+        if name in first:
+            yield SpecIssue(
+                pointer("tags", index, "name"),
+                f"not valid OpenAPI 3.1: the tag name {name!r} is also that of tag {first[name]}",
+            )
+        first.setdefault(name, index)
+
+
+def _unique_parameters(document: Document) -> Iterator[SpecIssue]:
+    """No list of parameters names one (name, location) twice."""
+    first: dict[tuple[tuple[str | int, ...], str, str], int] = {}
+    for location, raw in _written_parameters(document):
+        parameter = _deref(document, raw)
+        name, kind = parameter.get("name"), parameter.get("in")
+        if not (isinstance(name, str) and isinstance(kind, str)):
+            continue  # the schema or a dangling reference reports it
+        key = (location[:-1], name, kind)
+        if key in first:
+            yield SpecIssue(
+                path_pointer(location),
+                f"not valid OpenAPI 3.1: the {kind} parameter {name!r} is also parameter"
+                f" {first[key]} of this list",
+            )
+        first.setdefault(key, int(location[-1]))
+
+
+SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "dependentSchemas"})
+"""Keywords whose value maps names to schemas: such a map is not a schema itself."""
+DATA_KEYS = frozenset({"default", "enum", "const", "example", "examples"})
+"""Keywords whose value is data, never a schema."""
+
+
+def _defaults_fit(document: Document) -> Iterator[SpecIssue]:
+    """Every schema's ``default`` validates against that schema (formats included)."""
+    for path, node in iter_nodes(document):
+        if not (isinstance(node, Mapping) and "default" in node and _is_schema_at(path)):
+            continue
+        try:
+            validator = jsonschema_rs.Draft202012Validator(
+                components_root(document, node), validate_formats=True, offline=True
+            )
+        except Exception:  # noqa: BLE001, S112 - the schema's own problem is reported above
+            continue
+        for error in validator.iter_errors(node["default"]):
+            where = path_pointer((*path, "default", *error.instance_path))
+            yield SpecIssue(where, f"default does not match its schema: {error.message}")
+
+
+def _is_schema_at(path: tuple[str | int, ...]) -> bool:
+    """Whether the node at ``path`` is a Schema Object: under a ``schema`` key or
+    ``components/schemas``, and neither a map of schemas nor inside data."""
+    # Where a schema's own keywords start: after `schema` or `components/schemas/<name>`.
+    starts = [i + 1 for i, key in enumerate(path) if key == "schema"]
+    if path[:2] == ("components", "schemas"):
+        starts.append(3)
+    if not starts or min(starts) > len(path):
+        return False
+    keys = iter(path[min(starts) :])
+    for key in keys:
+        if key in SCHEMA_MAPS:
+            if next(keys, None) is None:
+                return False  # the map itself
+        elif key in DATA_KEYS:
+            return False
+    return True
 
 
 def check_patterns(document: Document) -> Iterator[SpecIssue]:

@@ -190,3 +190,35 @@ def test_python_m_codegen_reports_a_broken_template_with_exit_2(
     assert "Traceback" not in result.stderr
     assert _snapshot(out) == before
     assert sorted(p.name for p in out.parent.iterdir()) == ["broken", "generated"]
+
+
+BROKEN_MODELS = """
+import runpy
+import codegen.render.python_models as models
+models.DMCG_OPTIONS["target_python_version"] = "no such version"
+runpy.run_module("codegen", run_name="__main__", alter_sys=True)
+"""
+"""``python -m codegen`` with datamodel-code-generator given an option it refuses."""
+
+
+def test_a_model_generator_failure_is_located_as_without_the_fork(out: Path) -> None:
+    """The models are generated in a forked child; its failure is raised by the parent,
+    located in the renderer, as when the models are generated inline."""
+    before = _snapshot(out)
+    result = subprocess.run(
+        [sys.executable, "-c", BROKEN_MODELS, "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        encoding="utf-8",
+        timeout=300,
+        check=False,
+    )
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(
+        "A bug in the generator, not in the spec: codegen/render/python_models.py, line "
+    )
+    assert "render_python_models failed: ValidationError:" in first
+    assert "Traceback" not in result.stderr
+    assert _snapshot(out) == before

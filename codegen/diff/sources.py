@@ -65,9 +65,9 @@ def _git_show(ref: str, inner: str, argument: str, role: str, cwd: Path) -> str:
 
 
 DIFF_CHECKS = tuple(check for check in CHECKS if check not in (check_openapi, check_examples))
-"""The generator's checks of what the IR reads. The OpenAPI meta-schema and the examples
-are ``python -m codegen``'s to enforce: a diff is asked for mid-edit, before the examples
-catch up, and the meta-schema check takes most of a diff's time."""
+"""The generator's checks of what the IR reads. The OpenAPI schema and the examples are
+``python -m codegen``'s to enforce: a diff is asked for mid-edit, before the examples
+and descriptions catch up."""
 
 
 def _checked(document: Mapping[str, Any]) -> list[SpecIssue]:

@@ -18,6 +18,8 @@ What steers it, and why:
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 from pathlib import PurePosixPath
 from typing import Any
@@ -29,7 +31,13 @@ from datamodel_code_generator.format import PythonVersion
 from ..ir import ECMA_PATTERN_KEY, Api
 from . import RenderedFile
 
-__all__ = ["DMCG_OPTIONS", "render_python_models"]
+__all__ = [
+    "DMCG_OPTIONS",
+    "MODELS_PATH",
+    "import_model_generator",
+    "models_source",
+    "render_python_models",
+]
 
 RUNTIME = "northflank_build"
 
@@ -69,8 +77,24 @@ DMCG_OPTIONS: dict[str, Any] = {
 }
 
 
+MODELS_PATH = PurePosixPath("python", RUNTIME, "models.py")
+
+
 def render_python_models(api: Api) -> list[RenderedFile]:
-    code = dmcg.generate(json.loads(api.model_schema_json), **DMCG_OPTIONS)
+    return [RenderedFile(MODELS_PATH, models_source(api.model_schema_json))]
+
+
+def models_source(model_schema_json: str) -> str:
+    """``models.py`` for the IR's `Api.model_schema_json`."""
+    code = dmcg.generate(json.loads(model_schema_json), **DMCG_OPTIONS)
     if not isinstance(code, str):
         raise TypeError("datamodel-code-generator returned several modules; expected one")
-    return [RenderedFile(PurePosixPath("python", RUNTIME, "models.py"), code)]
+    return code
+
+
+def import_model_generator() -> None:
+    """Import what `models_source` will, ahead of time (datamodel-code-generator imports
+    its configuration and parser on first use: most of what it costs)."""
+    for module in ("datamodel_code_generator.config", "datamodel_code_generator.parser.openapi"):
+        with contextlib.suppress(ImportError):  # moved in another version: imported on first use
+            importlib.import_module(module)
