@@ -438,7 +438,8 @@ class _Core(Generic[HttpT]):
         given = {name: v for name, v in parameters.items() if not isinstance(v, NotGiven)}
         if not skip:
             _check_parameters(endpoint, given)
-        _check_encodable(_parameters_name(endpoint), given)
+        if not all(type(value) is str and value.isascii() for value in given.values()):
+            _check_encodable(_parameters_name(endpoint), given)  # ASCII text needs no check
         content = _body(endpoint, data, skip=skip)
         path = endpoint.path.format_map(
             {name: _path_segment(name, given.get(name)) for name in endpoint.path_parameters}
@@ -707,7 +708,7 @@ def _timed_out(request: httpx.Request) -> str:
 def _attempt_seconds(request: httpx.Request) -> float | None:
     """An attempt's total deadline: the longest of the request's timeouts, or none."""
     timeouts = request.extensions.get("timeout", {})
-    given = [float(v) for v in timeouts.values() if isinstance(v, int | float)]
+    given = [float(v) for v in timeouts.values() if isinstance(v, (int, float))]
     return max(given) if given else None
 
 
