@@ -18,8 +18,8 @@ Contestants, each given the spec's ``dockerfileBuild`` request example as a dict
   ``CreateBuildServiceRequest`` built once up front instead of the dict.
 - openapi-python-client: its client generated from the same spec into a
   temporary folder during the run, driven with ``sync(...,
-  body=CreateBuildServiceRequest.from_dict(body))``, which is what a caller
-  holding a dict has to write.
+  body=BuildServiceFields.from_dict(body))`` (the class named by ``sync``'s
+  annotation), which is what a caller holding a dict has to write.
 
 Timing: the contestants take turns, round after round (so drift on the
 machine hits all alike); in each round a contestant makes enough calls to
