@@ -598,6 +598,48 @@ def test_the_http_clients_own_headers_and_params_apply() -> None:
     assert request.headers["authorization"] == "Bearer t"
 
 
+def test_changes_to_the_http_clients_headers_and_cookies_apply_to_the_next_call() -> None:
+    """The merged headers are kept between calls only while the HTTP client's stay the
+    same; a cookie or a changed option takes its own way through as well."""
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json=example("200", "dockerfileBuild"))
+
+    http = httpx.Client(transport=httpx.MockTransport(handler), headers={"X-Proxy-Tag": "a"})
+    client = Client(token="t", base_url="http://api.invalid", http_client=http)
+    body = example("request", "dockerfileBuild")
+    client.create.service.build(project_id="p", data=body)
+    http.headers["X-Proxy-Tag"] = "b"
+    client.create.service.build(project_id="p", data=body)
+    http.cookies.set("session", "c1")
+    client.create.service.build(project_id="p", data=body)
+    other = client.with_options(token="u", default_headers={"X-Team": "build"})
+    other.create.service.build(project_id="p", data=body)
+    client.create.service.build(project_id="p", data=body, extra_headers={"X-Proxy-Tag": "d"})
+    tags = [r.headers["x-proxy-tag"] for r in sent]
+    assert tags == ["a", "b", "b", "b", "d"]
+    assert [r.headers.get("cookie") for r in sent] == [None, None] + ["session=c1"] * 3
+    assert [r.headers["authorization"] for r in sent] == ["Bearer t"] * 3 + ["Bearer u", "Bearer t"]
+    assert [r.headers.get("x-team") for r in sent] == [None, None, None, "build", None]
+    assert {r.headers["content-type"] for r in sent} == {"application/json"}
+
+
+def test_a_lone_surrogate_in_a_model_is_named() -> None:
+    sent: list[httpx.Request] = []
+    http = httpx.Client(
+        transport=httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(500))
+    )
+    client = Client(token="t", base_url="http://api.invalid", http_client=http)
+    model = CreateBuildServiceRequest.model_validate(example("request", "dockerfileBuild"))
+    model.description = "\ud800"
+    with pytest.raises(RequestValidationError) as caught:
+        client.create.service.build(project_id="p", data=model)
+    assert [e.path for e in caught.value.errors] == ["$.description"]
+    assert sent == []
+
+
 # --- Forward-compatible responses ---------------------------------------------------
 
 

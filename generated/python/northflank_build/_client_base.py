@@ -295,6 +295,16 @@ def _timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
     return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
 
 
+@dataclass(frozen=True, slots=True)
+class _MergedHeaders:
+    """An HTTP client's headers (as they were) with a core's own merged in, both ways."""
+
+    http: object
+    client_headers: list[tuple[bytes, bytes]]
+    without_body: httpx.Headers
+    with_body: httpx.Headers
+
+
 class _Core(Generic[HttpT]):
     """What the sync and async clients share: options, request building, retry policy."""
 
@@ -329,6 +339,7 @@ class _Core(Generic[HttpT]):
             retry_max_delay=retry_max_delay,
         )
         self._http: HttpT = self._adopted(http_client) if http_client else self._new_http_client()
+        self._forget_prepared()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} base_url={self._options.base_url!r}>"
@@ -353,7 +364,60 @@ class _Core(Generic[HttpT]):
         copy._options = _changed(self._options, changes)
         if http_client is not None:
             copy._http = self._adopted(http_client)
+        copy._forget_prepared()
         return copy
+
+    def _forget_prepared(self) -> None:
+        """Drop what was worked out once from the options and the HTTP client: they changed."""
+        self._own_headers: tuple[dict[str, str], dict[str, str]] | None = None
+        self._merged_headers: _MergedHeaders | None = None
+
+    def _headers_of_options(self, with_body: bool) -> dict[str, str]:
+        """The headers every call sends, from the options alone, checked once; a copy must
+        be taken before adding to it.
+
+        Header names are case-insensitive, so they are merged by their lower-case form:
+        a caller's ``accept`` replaces the default ``Accept`` instead of joining it.
+        Later wins: defaults, token, `default_headers`, then (per call) header
+        parameters and `extra_headers`.
+        """
+        own = self._own_headers
+        if own is None:
+            options = self._options
+            pair: list[dict[str, str]] = []
+            for body in (False, True):
+                headers = {"accept": "application/json", "user-agent": self._user_agent}
+                if body:
+                    headers["content-type"] = "application/json"
+                if options.token:
+                    headers["authorization"] = f"Bearer {options.token}"
+                for name, value in options.default_headers.items():
+                    headers[name.lower()] = value
+                _check_headers(headers)
+                pair.append(headers)
+            own = self._own_headers = (pair[0], pair[1])
+        return own[with_body]
+
+    def _http_headers(self, with_body: bool) -> httpx.Headers | None:
+        """The HTTP client's own headers with the options' headers merged in, as
+        ``build_request`` would merge them; ``None`` when the HTTP client has cookies or
+        query parameters of its own (then ``build_request`` does the merging).
+
+        Worked out once and kept while the HTTP client's headers stay as they were.
+        """
+        http = self._http
+        if http.cookies or http.params:
+            return None
+        client_headers = http.headers.raw
+        merged = self._merged_headers
+        if merged is None or merged.http is not http or merged.client_headers != client_headers:
+            pair: list[httpx.Headers] = []
+            for body in (False, True):
+                headers = httpx.Headers(http.headers)
+                headers.update(self._headers_of_options(body))
+                pair.append(headers)
+            merged = self._merged_headers = _MergedHeaders(http, client_headers, *pair)
+        return merged.with_body if with_body else merged.without_body
 
     @property
     def options(self) -> ClientOptions:
@@ -374,7 +438,8 @@ class _Core(Generic[HttpT]):
         given = {name: v for name, v in parameters.items() if not isinstance(v, NotGiven)}
         if not skip:
             _check_parameters(endpoint, given)
-        _check_encodable(_parameters_name(endpoint), given)
+        if not all(type(value) is str and value.isascii() for value in given.values()):
+            _check_encodable(_parameters_name(endpoint), given)  # ASCII text needs no check
         content = _body(endpoint, data, skip=skip)
         path = endpoint.path.format_map(
             {name: _path_segment(name, given.get(name)) for name in endpoint.path_parameters}
@@ -382,27 +447,36 @@ class _Core(Generic[HttpT]):
         query = tuple(
             (name, _wire_text(given[name])) for name in endpoint.query_parameters if name in given
         )
-        # Header names are case-insensitive, so they are merged by their lower-case
-        # form: a caller's ``accept`` replaces the default ``Accept`` instead of
-        # joining it. Later wins: defaults, token, `default_headers`, header
-        # parameters, `extra_headers`.
-        headers = {"accept": "application/json", "user-agent": self._user_agent}
-        if content is not None:
-            headers["content-type"] = "application/json"
-        if options.token:
-            headers["authorization"] = f"Bearer {options.token}"
+        url = options.base_url + path
+        with_body = content is not None
         header_parameters = {
             name: _wire_text(given[name]) for name in endpoint.header_parameters if name in given
         }
-        for extra in (options.default_headers, header_parameters, extra_headers or {}):
-            for name, value in extra.items():
-                headers[name.lower()] = value
-        _check_headers(headers)
         call_timeout = options.timeout if isinstance(timeout, NotGiven) else _timeout(timeout)
+        if not header_parameters and not extra_headers:
+            http_headers = self._http_headers(with_body)
+            if http_headers is not None:
+                # What ``build_request`` would build, without merging the same headers
+                # again on every call.
+                return httpx.Request(
+                    endpoint.method,
+                    _parsed_url(url),
+                    params=query or None,
+                    content=content,
+                    headers=http_headers,
+                    extensions={"timeout": call_timeout.as_dict()},
+                )
+        headers = dict(self._headers_of_options(with_body))
+        added: dict[str, str] = {}
+        for extra in (header_parameters, extra_headers or {}):
+            for name, value in extra.items():
+                added[name.lower()] = value
+        _check_headers(added)
+        headers.update(added)
         # The httpx client's own headers, cookies and query parameters apply too.
         return self._http.build_request(
             endpoint.method,
-            options.base_url + path,
+            url,
             params=query or None,  # none: httpx then parses the URL once, not twice
             content=content,
             headers=headers,
@@ -470,6 +544,21 @@ def _check_parameters(endpoint: Endpoint[Any], given: Mapping[str, object]) -> N
         raise RequestValidationError(model.__name__, field_errors(model, error)) from error
 
 
+_PARSED_URLS: dict[str, httpx.URL] = {}
+_PARSED_URLS_KEPT = 256
+
+
+def _parsed_url(text: str) -> httpx.URL:
+    """``httpx.URL(text)``, parsed once for a URL called again (an `httpx.URL` does not
+    change, so one can be shared); a few hundred are kept, then they are parsed afresh."""
+    url = _PARSED_URLS.get(text)
+    if url is None:
+        if len(_PARSED_URLS) >= _PARSED_URLS_KEPT:
+            _PARSED_URLS.clear()
+        url = _PARSED_URLS[text] = httpx.URL(text)
+    return url
+
+
 def _wire_text(value: object) -> str:
     """A query or header value: ``true``/``false``, a number's JSON text, a string as it is."""
     if isinstance(value, str):
@@ -500,8 +589,11 @@ def _body(
     if isinstance(data, BaseModel):
         if not isinstance(data, model):
             raise TypeError(f"data must be a {model.__name__} or a mapping, not {type(data)}")
-        _check_encodable(model.__name__, data.model_dump(by_alias=True))
-        return data.model_dump_json().encode()
+        try:
+            return data.model_dump_json().encode()
+        except ValueError:  # pydantic's serialization error: a lone surrogate, say
+            _check_encodable(model.__name__, data.model_dump(by_alias=True))
+            raise
     if not isinstance(data, Mapping):
         raise TypeError(f"data must be a {model.__name__} or a mapping, not {type(data)}")
     if not skip:
@@ -616,7 +708,7 @@ def _timed_out(request: httpx.Request) -> str:
 def _attempt_seconds(request: httpx.Request) -> float | None:
     """An attempt's total deadline: the longest of the request's timeouts, or none."""
     timeouts = request.extensions.get("timeout", {})
-    given = [float(v) for v in timeouts.values() if isinstance(v, int | float)]
+    given = [float(v) for v in timeouts.values() if isinstance(v, (int, float))]
     return max(given) if given else None
 
 
@@ -764,13 +856,17 @@ def _validated_response(
     if model is None:
         return None
     try:
-        return model.model_validate_json(response.content, extra="forbid" if strict else "allow")
+        # What `SpecModel.model_validate_json` does, without its two Python frames.
+        parsed: BaseModel = model.__pydantic_validator__.validate_json(
+            response.content, extra="forbid" if strict else "allow", by_name=False
+        )
     except ValidationError as error:
         raise APIResponseValidationError(
             f"the {response.status_code} response of {endpoint.operation_id} does not match"
             f" the spec: {error}",
             response=response,
         ) from error
+    return parsed
 
 
 def _retry_after(value: str | None) -> float | None:
