@@ -1215,11 +1215,15 @@ def _py_class(pattern: str, negated: bool, items: tuple[ClassItem, ...]) -> str:
         return _PY_ANYTHING
     if len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
         return _py_char(ranges[0][0])
+    # A set that reaches the last code point is printed as the complement of what it
+    # leaves out: re compiles a short negated class far faster than huge ranges.
+    negate = ranges[-1][1] == _MAX_CODE_POINT
+    shown = _complement(ranges) if negate else ranges
     body = "".join(
         _py_char(low) if low == high else f"{_py_char(low)}-{_py_char(high)}"
-        for low, high in ranges
+        for low, high in shown
     )
-    return f"[{body}]"
+    return f"[{'^' if negate else ''}{body}]"
 
 
 def _py_print(pattern: str, node: Node | Disjunction | Alternative) -> str:

@@ -55,7 +55,7 @@ _ALLOWED11 = frozenset(
         "PAKETO_FULL",
     }
 )
-_PATTERN12 = compile("\\A[\\x00-\\x1f\\!-\\#\\%-9\\;-\\>A-Z\\\\\\^-z\\|\\x7f-\\U0010ffff]*\\Z")
+_PATTERN12 = compile("\\A[^\\x20\\$\\:\\?-\\@\\[\\]\\{\\}-\\~]*\\Z")
 _PATTERN13 = compile("\\A[\\-0-9A-Za-z]+\\Z")
 
 
