@@ -1220,8 +1220,7 @@ def _py_class(pattern: str, negated: bool, items: tuple[ClassItem, ...]) -> str:
     negate = ranges[-1][1] == _MAX_CODE_POINT
     shown = _complement(ranges) if negate else ranges
     body = "".join(
-        _py_char(low) if low == high else f"{_py_char(low)}-{_py_char(high)}"
-        for low, high in shown
+        _py_char(low) if low == high else f"{_py_char(low)}-{_py_char(high)}" for low, high in shown
     )
     return f"[{'^' if negate else ''}{body}]"
 

@@ -254,15 +254,20 @@ class _Compiler:
         ]
         table = self.table("PROPERTIES", "{" + ", ".join(entries) + "}")
         check = self.fresh("check")
-        lines += [
-            f"for {key}, {item} in {v}.items():",
-            f"    {check} = {table}.get({key})",
+        lines += [f"for {key}, {item} in {v}.items():", f"    {check} = {table}.get({key})"]
+        if extra is False:
+            return [
+                *lines,
+                f"    if {check} is None or not {check}({item}):",
+                "        return False",
+            ]
+        return [
+            *lines,
             f"    if {check} is None:",
             *_indent(other, 2),
             f"    elif not {check}({item}):",
             "        return False",
         ]
-        return lines
 
     def property_check(self, schema: Any, where: str) -> str:
         """The function that checks one property's value: a component's, or one of its own."""

@@ -8,9 +8,6 @@ and they decide about values JSON cannot hold (a tuple, a ``str`` subclass, a ke
 that is not a string). Nothing here imports pydantic.
 """
 
-# Compiled code, one keyword per statement: nested ifs and early returns are its shape.
-# ruff: noqa: SIM102, SIM103
-
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -87,9 +84,7 @@ def is_create_build_service_params(v: object) -> bool:
         return False
     for key1, item2 in v.items():
         check4 = _PROPERTIES0.get(key1)
-        if check4 is None:
-            return False
-        elif not check4(item2):
+        if check4 is None or not check4(item2):
             return False
     return True
 
@@ -172,9 +167,7 @@ def is_gpu_configuration(v: object) -> bool:
         return False
     for key14, item15 in v.items():
         check19 = _PROPERTIES1.get(key14)
-        if check19 is None:
-            return False
-        elif not check19(item15):
+        if check19 is None or not check19(item15):
             return False
     return True
 
@@ -185,9 +178,7 @@ def is_gpu_settings(v: object) -> bool:
         return False
     for key11, item12 in v.items():
         check20 = _PROPERTIES2.get(key11)
-        if check20 is None:
-            return False
-        elif not check20(item12):
+        if check20 is None or not check20(item12):
             return False
     return True
 
@@ -198,9 +189,7 @@ def is_billing(v: object) -> bool:
         return False
     for key9, item10 in v.items():
         check21 = _PROPERTIES3.get(key9)
-        if check21 is None:
-            return False
-        elif not check21(item10):
+        if check21 is None or not check21(item10):
             return False
     return True
 
@@ -219,9 +208,7 @@ def is_infrastructure(v: object) -> bool:
         return False
     for key22, item23 in v.items():
         check25 = _PROPERTIES4.get(key22)
-        if check25 is None:
-            return False
-        elif not check25(item23):
+        if check25 is None or not check25(item23):
             return False
     return True
 
@@ -288,9 +275,7 @@ def is_vcs_data(v: object) -> bool:
         return False
     for key28, item29 in v.items():
         check35 = _PROPERTIES5.get(key28)
-        if check35 is None:
-            return False
-        elif not check35(item29):
+        if check35 is None or not check35(item29):
             return False
     return True
 
@@ -313,9 +298,7 @@ def is_ephemeral_storage(v: object) -> bool:
         return False
     for key40, item41 in v.items():
         check43 = _PROPERTIES6.get(key40)
-        if check43 is None:
-            return False
-        elif not check43(item41):
+        if check43 is None or not check43(item41):
             return False
     return True
 
@@ -326,9 +309,7 @@ def is_build_storage(v: object) -> bool:
         return False
     for key38, item39 in v.items():
         check44 = _PROPERTIES7.get(key38)
-        if check44 is None:
-            return False
-        elif not check44(item39):
+        if check44 is None or not check44(item39):
             return False
     return True
 
@@ -382,9 +363,7 @@ def is_buildkit_options(v: object) -> bool:
         return False
     for key50, item51 in v.items():
         check54 = _PROPERTIES8.get(key50)
-        if check54 is None:
-            return False
-        elif not check54(item51):
+        if check54 is None or not check54(item51):
             return False
     return True
 
@@ -399,9 +378,7 @@ def is_dockerfile_options(v: object) -> bool:
         return False
     for key45, item46 in v.items():
         check55 = _PROPERTIES9.get(key45)
-        if check55 is None:
-            return False
-        elif not check55(item46):
+        if check55 is None or not check55(item46):
             return False
     return True
 
@@ -414,9 +391,7 @@ def is_dockerfile_build_settings(v: object) -> bool:
         return False
     for key36, item37 in v.items():
         check56 = _PROPERTIES10.get(key36)
-        if check56 is None:
-            return False
-        elif not check56(item37):
+        if check56 is None or not check56(item37):
             return False
     return True
 
@@ -450,9 +425,7 @@ def is_buildpack_options(v: object) -> bool:
         return False
     for key59, item60 in v.items():
         check65 = _PROPERTIES11.get(key59)
-        if check65 is None:
-            return False
-        elif not check65(item60):
+        if check65 is None or not check65(item60):
             return False
     return True
 
@@ -465,9 +438,7 @@ def is_buildpack_build_settings(v: object) -> bool:
         return False
     for key57, item58 in v.items():
         check66 = _PROPERTIES12.get(key57)
-        if check66 is None:
-            return False
-        elif not check66(item58):
+        if check66 is None or not check66(item58):
             return False
     return True
 
@@ -575,9 +546,7 @@ def is_build_configuration(v: object) -> bool:
         return False
     for key67, item68 in v.items():
         check84 = _PROPERTIES13.get(key67)
-        if check84 is None:
-            return False
-        elif not check84(item68):
+        if check84 is None or not check84(item68):
             return False
     return True
 
@@ -614,9 +583,7 @@ def is_secret_file(v: object) -> bool:
         return False
     for key89, item90 in v.items():
         check93 = _PROPERTIES14.get(key89)
-        if check93 is None:
-            return False
-        elif not check93(item90):
+        if check93 is None or not check93(item90):
             return False
     return True
 
@@ -659,9 +626,7 @@ def is_create_build_service_request(v: object) -> bool:
         return False
     for key5, item6 in v.items():
         check96 = _PROPERTIES15.get(key5)
-        if check96 is None:
-            return False
-        elif not check96(item6):
+        if check96 is None or not check96(item6):
             return False
     return True
 
@@ -694,9 +659,7 @@ def is_delete_service_params(v: object) -> bool:
         return False
     for key97, item98 in v.items():
         check102 = _PROPERTIES16.get(key97)
-        if check102 is None:
-            return False
-        elif not check102(item98):
+        if check102 is None or not check102(item98):
             return False
     return True
 
@@ -723,9 +686,7 @@ def is_get_service_params(v: object) -> bool:
         return False
     for key103, item104 in v.items():
         check107 = _PROPERTIES17.get(key103)
-        if check107 is None:
-            return False
-        elif not check107(item104):
+        if check107 is None or not check107(item104):
             return False
     return True
 
@@ -768,9 +729,7 @@ def is_list_services_params(v: object) -> bool:
         return False
     for key108, item109 in v.items():
         check114 = _PROPERTIES18.get(key108)
-        if check114 is None:
-            return False
-        elif not check114(item109):
+        if check114 is None or not check114(item109):
             return False
     return True
 
@@ -797,9 +756,7 @@ def is_patch_build_service_params(v: object) -> bool:
         return False
     for key115, item116 in v.items():
         check119 = _PROPERTIES19.get(key115)
-        if check119 is None:
-            return False
-        elif not check119(item116):
+        if check119 is None or not check119(item116):
             return False
     return True
 
@@ -843,9 +800,7 @@ def is_patch_gpu_configuration(v: object) -> bool:
         return False
     for key129, item130 in v.items():
         check134 = _PROPERTIES20.get(key129)
-        if check134 is None:
-            return False
-        elif not check134(item130):
+        if check134 is None or not check134(item130):
             return False
     return True
 
@@ -856,9 +811,7 @@ def is_patch_gpu_settings(v: object) -> bool:
         return False
     for key126, item127 in v.items():
         check135 = _PROPERTIES21.get(key126)
-        if check135 is None:
-            return False
-        elif not check135(item127):
+        if check135 is None or not check135(item127):
             return False
     return True
 
@@ -869,9 +822,7 @@ def is_patch_billing(v: object) -> bool:
         return False
     for key124, item125 in v.items():
         check136 = _PROPERTIES22.get(key124)
-        if check136 is None:
-            return False
-        elif not check136(item125):
+        if check136 is None or not check136(item125):
             return False
     return True
 
@@ -934,9 +885,7 @@ def is_patch_vcs_data(v: object) -> bool:
         return False
     for key139, item140 in v.items():
         check146 = _PROPERTIES23.get(key139)
-        if check146 is None:
-            return False
-        elif not check146(item140):
+        if check146 is None or not check146(item140):
             return False
     return True
 
@@ -969,9 +918,7 @@ def is_patch_dockerfile_options(v: object) -> bool:
         return False
     for key149, item150 in v.items():
         check154 = _PROPERTIES24.get(key149)
-        if check154 is None:
-            return False
-        elif not check154(item150):
+        if check154 is None or not check154(item150):
             return False
     return True
 
@@ -984,9 +931,7 @@ def is_patch_dockerfile_build_settings(v: object) -> bool:
         return False
     for key147, item148 in v.items():
         check155 = _PROPERTIES25.get(key147)
-        if check155 is None:
-            return False
-        elif not check155(item148):
+        if check155 is None or not check155(item148):
             return False
     return True
 
@@ -999,9 +944,7 @@ def is_patch_buildpack_build_settings(v: object) -> bool:
         return False
     for key156, item157 in v.items():
         check158 = _PROPERTIES26.get(key156)
-        if check158 is None:
-            return False
-        elif not check158(item157):
+        if check158 is None or not check158(item157):
             return False
     return True
 
@@ -1019,9 +962,7 @@ def is_patch_build_service_request(v: object) -> bool:
         return False
     for key120, item121 in v.items():
         check159 = _PROPERTIES27.get(key120)
-        if check159 is None:
-            return False
-        elif not check159(item121):
+        if check159 is None or not check159(item121):
             return False
     return True
 
@@ -1040,9 +981,7 @@ def is_put_build_service_params(v: object) -> bool:
         return False
     for key160, item161 in v.items():
         check163 = _PROPERTIES28.get(key160)
-        if check163 is None:
-            return False
-        elif not check163(item161):
+        if check163 is None or not check163(item161):
             return False
     return True
 
