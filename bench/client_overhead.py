@@ -333,10 +333,19 @@ def bench_client(spec: Body, *, min_time: float, rounds: int, import_runs: int) 
             calibrate(contestant, min_time)
         run_rounds(contestants, rounds)
         report_calls(contestants)
+        from northflank_build._checks import CHECKS
+
+        fast_check = CHECKS["CreateBuildServiceRequest"]
+        invalid = {**request, "name": "not a valid name!"}
         steps = {
             "CreateBuildServiceRequest.model_validate(body)": lambda: (
                 CreateBuildServiceRequest.model_validate(request)
             ),
+            'CHECKS["CreateBuildServiceRequest"](body) (fast check)': lambda: fast_check(request),
+            "model_validate(invalid body) (raises)": lambda: _refused(
+                CreateBuildServiceRequest, invalid
+            ),
+            "fast check(invalid body)": lambda: fast_check(invalid),
             "CreateBuildServiceResponse.model_validate_json(content)": lambda: (
                 CreateBuildServiceResponse.model_validate_json(response_bytes)
             ),
@@ -347,6 +356,14 @@ def bench_client(spec: Body, *, min_time: float, rounds: int, import_runs: int) 
             print(f"   {label:<58}{micro(step, min_time / 4) * 1e6:9.1f} us")
         report_imports(import_runs, opc_package)
     return True
+
+
+def _refused(model: Any, body: Body) -> None:
+    try:
+        model.model_validate(body)
+    except ValueError:  # pydantic's ValidationError is one
+        return
+    raise AssertionError("the invalid body was accepted")
 
 
 def report_calls(contestants: list[Contestant]) -> None:

@@ -1,4 +1,4 @@
-"""Translate ECMA-262 regular expressions into Rust ``regex``-crate syntax.
+"""Translate ECMA-262 regular expressions into Rust ``regex``-crate and Python ``re`` syntax.
 
 JSON Schema ``pattern`` values are ECMA-262 regular expressions.  We read them with
 Unicode (``u`` flag) semantics, as the JSON-Schema-Test-Suite does; the generated
@@ -21,6 +21,14 @@ pattern:
   escape ``<`` or ``>``: in Rust ``\\<`` and ``\\>`` are word-boundary assertions.
 * Surrogate code points cannot occur in a Rust ``str``; they are dropped from
   classes, and a lone surrogate literal becomes a class that matches nothing.
+
+``to_python_regex`` prints the same tree for Python's ``re`` (the generated fast
+checks): ``\\A`` and ``\\Z``, the same explicit sets, classes as explicit code point
+ranges (complements computed here), ``\\b``/``\\B`` as lookarounds over ASCII word
+characters (so ``\\B`` matches the empty string, as in ECMA), and every literal other
+than an ASCII letter or digit escaped.  Python strings may hold lone surrogates, and
+so may ECMA strings: they stay.  ``re`` has no Unicode properties, so a pattern with
+one is `UnsupportedPattern` there.
 
 Capturing groups become non-capturing.  Lookaround, backreferences, ES2025 pattern
 modifiers, a few Unicode properties missing from Rust's tables, repetition counts
@@ -53,6 +61,7 @@ __all__ = [
     "Repeat",
     "UnsupportedPattern",
     "parse",
+    "to_python_regex",
     "to_rust_regex",
 ]
 
@@ -1133,3 +1142,136 @@ def to_rust_regex(pattern: str) -> str:
             f"nested {depth} deep once translated; Rust regex allows {_RUST_NEST_LIMIT}",
         )
     return _print(tree)
+
+
+# --------------------------------------------------------------------------- Python printer
+
+_PY_WORD: Final = "[0-9A-Za-z_]"
+_PY_ASSERTIONS: Final = {
+    "^": "\\A",
+    "$": "\\Z",
+    "b": f"(?:(?<={_PY_WORD})(?!{_PY_WORD})|(?<!{_PY_WORD})(?={_PY_WORD}))",
+    "B": f"(?:(?<={_PY_WORD})(?={_PY_WORD})|(?<!{_PY_WORD})(?!{_PY_WORD}))",
+}
+_PY_NOTHING: Final = "[^\\x00-\\U0010ffff]"
+_PY_ANYTHING: Final = "(?s:.)"
+
+
+def _py_char(code_point: int) -> str:
+    """One code point for ``re``, in or out of a class: ASCII letters and digits as they
+    are, other printable ASCII behind a backslash, anything else as a hex escape."""
+    char = chr(code_point)
+    if char.isascii() and char.isalnum():
+        return char
+    if 0x21 <= code_point <= 0x7E:
+        return "\\" + char
+    if code_point < 0x100:
+        return f"\\x{code_point:02x}"
+    if code_point < 0x10000:
+        return f"\\u{code_point:04x}"
+    return f"\\U{code_point:08x}"
+
+
+def _py_ranges(pattern: str, negated: bool, items: tuple[ClassItem, ...]) -> list[tuple[int, int]]:
+    """The code points a class matches, as sorted disjoint inclusive ranges."""
+    pieces: list[tuple[int, int]] = []
+    for item in items:
+        if isinstance(item, CharRange):
+            pieces.append((item.low, item.high))
+        elif isinstance(item, ClassEscape):
+            own = [(r.low, r.high) for r in _CLASS_ESCAPE_SETS[item.kind.lower()]]
+            pieces += _complement(own) if item.kind.isupper() else own
+        else:
+            offset = max(pattern.find("\\p"), pattern.find("\\P"), 0)
+            raise UnsupportedPattern(
+                pattern, offset, pattern[offset : offset + 2], "Python re has no Unicode properties"
+            )
+    merged: list[tuple[int, int]] = []
+    for low, high in sorted(pieces):
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return _complement(merged) if negated else merged
+
+
+def _complement(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Every code point (surrogates included) outside ``ranges`` (sorted, disjoint)."""
+    result, start = [], 0
+    for low, high in sorted(ranges):
+        if low > start:
+            result.append((start, low - 1))
+        start = max(start, high + 1)
+    if start <= _MAX_CODE_POINT:
+        result.append((start, _MAX_CODE_POINT))
+    return result
+
+
+def _py_class(pattern: str, negated: bool, items: tuple[ClassItem, ...]) -> str:
+    ranges = _py_ranges(pattern, negated, items)
+    if not ranges:
+        return _PY_NOTHING
+    if ranges == [(0, _MAX_CODE_POINT)]:
+        return _PY_ANYTHING
+    if len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
+        return _py_char(ranges[0][0])
+    # A set that reaches the last code point is printed as the complement of what it
+    # leaves out: re compiles a short negated class far faster than huge ranges.
+    negate = ranges[-1][1] == _MAX_CODE_POINT
+    shown = _complement(ranges) if negate else ranges
+    body = "".join(
+        _py_char(low) if low == high else f"{_py_char(low)}-{_py_char(high)}" for low, high in shown
+    )
+    return f"[{'^' if negate else ''}{body}]"
+
+
+def _py_print(pattern: str, node: Node | Disjunction | Alternative) -> str:
+    if isinstance(node, Disjunction):
+        return "|".join(_py_print(pattern, alternative) for alternative in node.alternatives)
+    if isinstance(node, Alternative):
+        return "".join(_py_print(pattern, term) for term in node.terms)
+    if isinstance(node, Literal):
+        return _py_char(node.code_point)
+    if isinstance(node, AnyChar):
+        return "[^\\n\\r\\u2028\\u2029]"
+    if isinstance(node, ClassEscape | Property):
+        return _py_class(pattern, False, (node,))
+    if isinstance(node, CharClass):
+        return _py_class(pattern, node.negated, node.items)
+    if isinstance(node, Assertion):
+        return _PY_ASSERTIONS[node.kind]
+    if isinstance(node, Group):
+        return f"(?:{_py_print(pattern, node.body)})"
+    if node.maximum is None:
+        suffix = {0: "*", 1: "+"}.get(node.minimum, f"{{{node.minimum},}}")
+    elif node.minimum == node.maximum:
+        suffix = f"{{{node.minimum}}}"
+    elif (node.minimum, node.maximum) == (0, 1):
+        suffix = "?"
+    else:
+        suffix = f"{{{node.minimum},{node.maximum}}}"
+    # Every atom prints as one unit: a character, an escape, a class or a group.
+    return _py_print(pattern, node.atom) + suffix + ("?" if node.lazy else "")
+
+
+def to_python_regex(pattern: str) -> str:
+    """Translate an ECMA-262 pattern (``u`` flag) into an equivalent Python ``re`` pattern.
+
+    The result matches (with ``re.search``) exactly the strings the ECMA pattern
+    matches (with ``RegExp.prototype.test``).
+
+    Raises:
+        InvalidPattern: the pattern is not valid ECMA-262 u-mode syntax.
+        UnsupportedPattern: the pattern uses lookaround, backreferences, a Unicode
+            property or another construct that cannot be translated.
+    """
+    import re  # only the generator compiles, to prove the translation
+
+    printed = _py_print(pattern, parse(pattern))
+    try:
+        re.compile(printed)
+    except (re.error, OverflowError, RecursionError) as error:
+        raise UnsupportedPattern(
+            pattern, 0, pattern[:1], f"Python re refuses it: {error}"
+        ) from None
+    return printed

@@ -21,6 +21,7 @@ from .load import load_spec
 from .provenance import MANIFEST_NAME, manifest, stamp
 from .render import RenderedFile, Renderer
 from .render.docs import render_docs
+from .render.python_checks import render_python_checks
 from .render.python_cli import render_python_cli
 from .render.python_client import render_python_client
 from .render.python_models import (
@@ -53,6 +54,7 @@ RENDERERS: tuple[Renderer, ...] = (
     render_python_models,
     render_python_client,
     render_python_cli,
+    render_python_checks,
     render_typescript,
     render_docs,
 )

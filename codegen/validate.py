@@ -17,7 +17,7 @@ import jsonschema_rs
 import regress
 from pydantic_core import SchemaError, SchemaValidator, core_schema
 
-from .ecma_regex import UnsupportedPattern, to_rust_regex
+from .ecma_regex import UnsupportedPattern, to_python_regex, to_rust_regex
 from .issues import SpecIssue, pointer
 from .names import PythonIdentifier
 from .schema_keywords import ANNOTATIONS, ASSERTIONS, SUBSCHEMA_KEYS
@@ -182,7 +182,7 @@ def _is_schema_at(path: tuple[str | int, ...]) -> bool:
 
 
 def check_patterns(document: Document) -> Iterator[SpecIssue]:
-    """Every pattern is ECMA-262 (u-mode) and the models can enforce it exactly."""
+    """Every pattern is ECMA-262 (u-mode) and the models and fast checks can enforce it exactly."""
     for path, node in iter_nodes(document):
         if not (isinstance(node, Mapping) and isinstance(node.get("pattern"), str)):
             continue
@@ -202,6 +202,16 @@ def check_patterns(document: Document) -> Iterator[SpecIssue]:
         except SchemaError as err:  # e.g. beyond the Rust engine's size limit
             reason = str(err).splitlines()[-1].strip()
             yield SpecIssue(where, f"the models' regex engine refuses this pattern: {reason}")
+        else:
+            yield from _python_pattern_issues(where, pattern)
+
+
+def _python_pattern_issues(where: str, pattern: str) -> Iterator[SpecIssue]:
+    """A pattern the models take but the generated fast checks cannot (a Unicode property)."""
+    try:
+        to_python_regex(pattern)
+    except UnsupportedPattern as err:
+        yield SpecIssue(where, f"the fast checks (Python re) cannot enforce this pattern: {err}")
 
 
 def check_enum_bounds(document: Document) -> Iterator[SpecIssue]:

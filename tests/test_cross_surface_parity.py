@@ -1,16 +1,18 @@
-"""Cross-surface parity: four verdicts on every request body must be the same.
+"""Cross-surface parity: five verdicts on every request body must be the same.
 
 Two corpora: the create body's, which is put's body too (test_put_takes_the_create_body
 shows it on every surface) and is sent to both, and the patch body's
 (``PatchBuildServiceRequest``), built the same way from full patches and sent to a
 service made for it. For each body of a corpus (thousands of bodies, valid and invalid,
-written once per test session to a JSON file), four surfaces say "valid" or "invalid"
+written once per test session to a JSON file), five surfaces say "valid" or "invalid"
 (for the patch corpus, the patch model and validator, and ``PATCH`` in (d)):
 
 (a) the spec: jsonschema-rs over spec/openapi.yaml with ECMA-262 patterns, the
     independent oracle of test_model_parity.py (``tests.spec_data.oracle_for``);
 (b) the Python models: ``CreateBuildServiceRequest.model_validate`` on the body
     as ``json.loads`` reads it back from the corpus file;
+(b') the Python package's fast check: ``_checks.CHECKS["CreateBuildServiceRequest"]``, the
+    plain-Python compilation of the spec that clients and the CLI ask before the models;
 (c) the TypeScript package: ``validateCreateBuildServiceRequest`` from its built
     ``dist/esm``, run by one ``node tests/ts/verdicts.mjs CORPUS`` over the file;
 (d) a live sandbox (``--rate-limit off``) over real HTTP: 400 with failing fields
@@ -61,6 +63,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from northflank_build import field_errors
+from northflank_build._checks import CHECKS
 from northflank_build._client import PUT_BUILD_SERVICE
 from northflank_build.models import CreateBuildServiceRequest, PatchBuildServiceRequest
 from pydantic import BaseModel, ValidationError
@@ -756,6 +759,14 @@ def python_verdict(body: Any, schema: str = REQUEST) -> tuple[str, frozenset[str
     return VALID, frozenset()
 
 
+def fast_verdict(body: Any, schema: str = REQUEST) -> str:
+    """The generated fast check's verdict (no pydantic)."""
+    try:
+        return VALID if CHECKS[schema](body) else INVALID
+    except Exception as error:  # noqa: BLE001 - a crash is a verdict of its own
+        return f"raised {type(error).__name__}"
+
+
 @dataclass(frozen=True)
 class TsVerdict:
     verdict: str
@@ -874,6 +885,7 @@ class Corpora:
             self._verdicts[schema] = Verdicts(
                 spec=[spec_verdict(case.body, schema) for case in cases],
                 python=[verdict for verdict, _ in python],
+                fast=[fast_verdict(case.body, schema) for case in cases],
                 python_paths=[paths for _, paths in python],
                 typescript=typescript_verdicts(self.package(), self.corpus(schema)),
             )
@@ -901,6 +913,7 @@ class Verdicts:
 
     spec: list[str]
     python: list[str]
+    fast: list[str]  # the generated fast check's
     python_paths: list[frozenset[str]]  # of an invalid body: the paths field_errors names
     typescript: list[TsVerdict]
 
@@ -1097,9 +1110,9 @@ def test_four_surfaces_agree(
     live = run_bounded(lambda: _post_all(sandbox, bodies, target), SANDBOX_SECONDS)
     statuses = Counter(status for _, status in live)
     disagree = sum(
-        len({s, p, ts.verdict, v}) != 1
-        for s, p, ts, (v, _) in zip(
-            verdicts.spec, verdicts.python, verdicts.typescript, live, strict=True
+        len({s, p, f, ts.verdict, v}) != 1
+        for s, p, f, ts, (v, _) in zip(
+            verdicts.spec, verdicts.python, verdicts.fast, verdicts.typescript, live, strict=True
         )
     )
     print(
@@ -1111,6 +1124,7 @@ def test_four_surfaces_agree(
     table = {
         "spec": verdicts.spec,
         "python": verdicts.python,
+        "fast": verdicts.fast,
         "ts": [v.verdict for v in verdicts.typescript],
         "sandbox": [verdict for verdict, _ in live],
     }
@@ -1131,9 +1145,9 @@ def test_four_surfaces_agree(
         )
     )
     off = Counter(name for _, _, row in disagreements for name in row if row[name] != row["spec"])
-    header = f"{'spec':<8} {'python':<8} {'ts':<8} {'sandbox':<8} case"
+    header = f"{'spec':<8} {'python':<8} {'fast':<8} {'ts':<8} {'sandbox':<8} case"
     shown = [
-        f"{row['spec']:<8} {row['python']:<8} {row['ts']:<8} {row['sandbox']:<8} "
+        f"{row['spec']:<8} {row['python']:<8} {row['fast']:<8} {row['ts']:<8} {row['sandbox']:<8} "
         + _describe(index, case)
         for index, case, row in disagreements[:SHOWN]
     ]
@@ -1237,7 +1251,7 @@ def test_one_of_errors_are_the_same_on_every_surface(
     assert kinds["a branch's own errors"] >= 2
 
 
-# The oracle's reading of the traps, pinned: a mistake all four shared would pass otherwise.
+# The oracle's reading of the traps, pinned: a mistake all five shared would pass otherwise.
 PINNED: tuple[tuple[Steps, Any, bool], ...] = (
     (("name",), "Ab\n", False),  # ECMA `$` does not match before a final newline
     (("name",), "A\u00a0b", True),  # \s is Unicode whitespace
@@ -1264,6 +1278,7 @@ PINNED: tuple[tuple[Steps, Any, bool], ...] = (
 def test_the_oracle_reads_each_trap_as_the_spec_means(path: Steps, value: Any, valid: bool) -> None:
     body = _replace(example("request", "dockerfileBuild"), path, value)
     assert spec_verdict(body) == (VALID if valid else INVALID)
+    assert fast_verdict(body) == spec_verdict(body)
 
 
 def test_put_takes_the_create_body() -> None:
@@ -1303,3 +1318,4 @@ def test_the_oracle_reads_each_patch_trap_as_the_spec_means(
 ) -> None:
     body = _replace(patch_example("request", "newDockerfile"), path, value)
     assert spec_verdict(body, PATCH_REQUEST) == (VALID if valid else INVALID)
+    assert fast_verdict(body, PATCH_REQUEST) == spec_verdict(body, PATCH_REQUEST)

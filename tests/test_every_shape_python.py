@@ -367,3 +367,118 @@ def test_unknown_response_fields_are_kept_unless_strict(
         {"name": "alpha"},
         {"name": "beta"},
     ]
+
+
+# --- The fast checks: what a call asks before the models ---------------------------------------
+
+FAST_CASES: list[tuple[str, Any]] = [
+    ("ListWidgetsParams", {"teamId": TEAM}),
+    ("ListWidgetsParams", {"teamId": TEAM, "per_page": 100, "page": 1, "size": 5}),
+    ("ListWidgetsParams", {"teamId": TEAM, "per_page": 10.0, "X-Trace-Id": "0a1b2c3d"}),
+    ("ListWidgetsParams", {"teamId": TEAM, "per_page": 101}),
+    ("ListWidgetsParams", {"teamId": TEAM, "per_page": 0}),
+    ("ListWidgetsParams", {"teamId": TEAM, "per_page": 1.5}),
+    ("ListWidgetsParams", {"teamId": TEAM, "per_page": True}),
+    ("ListWidgetsParams", {"teamId": TEAM, "per_page": "10"}),
+    ("ListWidgetsParams", {"teamId": TEAM, "size": 8}),
+    ("ListWidgetsParams", {"teamId": TEAM, "size": 4}),
+    ("ListWidgetsParams", {"teamId": TEAM, "size": 3.0}),
+    ("ListWidgetsParams", {"teamId": TEAM, "X-Trace-Id": "0A1B2C3D"}),
+    ("ListWidgetsParams", {"teamId": TEAM, "X-Trace-Id": "0a1b2c3d\n"}),
+    ("ListWidgetsParams", {"teamId": TEAM, "unknown": 1}),
+    ("ListWidgetsParams", {}),
+    ("RebuildWidgetParams", {"teamId": TEAM, "widgetId": "alpha", "priority": 3}),
+    ("RebuildWidgetParams", {"teamId": TEAM, "widgetId": "alpha", "priority": 8}),
+    ("RebuildWidgetParams", {"teamId": TEAM, "widgetId": "alpha", "priority": True}),
+    ("RebuildWidgetParams", {"teamId": TEAM, "widgetId": "alpha"}),
+    ("DeleteWidgetParams", {"teamId": TEAM, "widgetId": "alpha", "delete_child_objects": True}),
+    ("DeleteWidgetParams", {"teamId": TEAM, "widgetId": "alpha", "delete_child_objects": 1}),
+    ("GetWidgetParams", {"teamId": TEAM, "widgetId": "Not A Slug"}),
+    ("GetWidgetParams", {"teamId": TEAM, "widgetId": "al"}),
+    ("WidgetRequest", {"name": "alpha", "size": 2, "tags": ["no", "a_1"]}),
+    ("WidgetRequest", {"name": "alpha", "tags": ["\u00e9"]}),
+    ("WidgetRequest", {"name": "alpha", "tags": ["a\n"]}),
+    ("WidgetRequest", {"name": "fine-name", "bogus": 1}),
+    ("WidgetRequest", {"size": 2}),
+    ("WidgetRequest", []),
+    ("WidgetPatch", {}),
+    ("WidgetPatch", {"size": 4}),
+    ("WidgetPatch", {"size": 5, "tags": []}),
+    ("WidgetPatch", {"name": "alpha"}),
+]
+
+FAST = """
+async def main():
+    import pydantic
+    from northflank_build import _checks
+
+    out["verdicts"] = [_checks.CHECKS[name](value) for name, value in json.loads(CASES)]
+    asked, validated = [], []
+    for name, check in list(_checks.CHECKS.items()):
+        def counted(value, name=name, check=check):
+            asked.append(name)
+            return check(value)
+        _checks.CHECKS[name] = counted
+    model_validate = pydantic.BaseModel.model_validate.__func__
+
+    def watched(cls, *args, **kwargs):
+        validated.append(cls.__name__)
+        return model_validate(cls, *args, **kwargs)
+
+    pydantic.BaseModel.model_validate = classmethod(watched)
+    c = client()
+    team, alpha = {"team_id": TEAM}, {"team_id": TEAM, "widget_id": "alpha"}
+    await value(c.create.widget(**team, data={"name": "alpha", "size": 2, "tags": ["no"]}))
+    await value(c.patch.widget(**alpha, data={"size": 5}))
+    await value(c.rebuild.widget(**alpha, priority=3))
+    await value(c.list.widgets(**team, per_page=10, size=5, x_trace_id="0a1b2c3d"))
+    valid_validated = list(validated)
+    try:
+        await value(c.create.widget(**team, data={"name": "alpha", "bogus": 1}))
+    except RequestValidationError as error:
+        out["refused"] = [[e.path, e.rule, e.message] for e in error.errors]
+    out["asked"] = sorted(set(asked))
+    out["validated"] = sorted(set(valid_validated))
+    out["validated_after_refusal"] = sorted(set(validated) - set(valid_validated))
+"""
+
+
+def _every_shape_oracle(name: str) -> Any:
+    import jsonschema_rs
+    import yaml
+
+    from codegen.ir import with_parameter_models
+    from tests.conftest import EVERY_SHAPE_SPEC
+
+    document = yaml.safe_load(Path(EVERY_SHAPE_SPEC).read_text(encoding="utf-8"))
+    root = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "components": json.loads(json.dumps(with_parameter_models(document)["components"])),
+        "$ref": f"#/components/schemas/{name}",
+    }
+    return jsonschema_rs.Draft202012Validator(root, validate_formats=False)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_calls_ask_the_fast_checks_first(
+    mode: str, every_shape_generated: Path, server: EveryShapeServer
+) -> None:
+    """Each Params and body schema of the fixture has a fast check that gives the spec's
+    verdict; a valid call asks it and never the models; an invalid one gets the models'
+    field errors, as ever."""
+    script = f"CASES = {json.dumps(json.dumps(FAST_CASES))}\n" + FAST
+    out = run_script(every_shape_generated, server, mode, script)
+    expected = [_every_shape_oracle(name).is_valid(value) for name, value in FAST_CASES]
+    assert out["verdicts"] == expected, [
+        (case, verdict)
+        for case, verdict, want in zip(FAST_CASES, out["verdicts"], expected, strict=True)
+        if verdict != want
+    ]
+    assert True in expected
+    assert False in expected
+    assert {"ListWidgetsParams", "RebuildWidgetParams", "WidgetRequest", "WidgetPatch"} <= set(
+        out["asked"]
+    )
+    assert not [name for name in out["validated"] if name in out["asked"]]
+    assert out["validated_after_refusal"] == ["WidgetRequest"]
+    assert out["refused"] == [["$.bogus", "additionalProperties", out["refused"][0][2]]]

@@ -5,7 +5,9 @@ For a pattern P and an input S, three verdicts must agree:
 * regress (Rust, an ECMA-262 engine):   ``regress.Regex(P, "u").find(S) is not None``
 * V8 (Node, the reference engine):      ``new RegExp(P, "u").test(S)``
 * the system under test, pydantic-core: a ``str`` constrained by ``to_rust_regex(P)``
-  (Rust ``regex`` crate, unanchored ``is_match``) validates S.
+  (Rust ``regex`` crate, unanchored ``is_match``) validates S;
+* and the generated fast checks' engine: ``re.search(to_python_regex(P), S)`` (Python
+  ``re``), for every pattern it translates (it has no Unicode properties).
 
 V8 runs as one long-lived ``node tests/js/regex_oracle.mjs`` process per session (per
 xdist worker).  Without ``node`` on PATH the V8 comparisons are skipped and regress is
@@ -19,6 +21,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -33,7 +36,12 @@ from hypothesis import strategies as st
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
 from codegen import ecma_regex
-from codegen.ecma_regex import InvalidPattern, UnsupportedPattern, to_rust_regex
+from codegen.ecma_regex import (
+    InvalidPattern,
+    UnsupportedPattern,
+    to_python_regex,
+    to_rust_regex,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "spec" / "openapi.yaml"
@@ -267,17 +275,42 @@ def rust_test(pattern: str, text: str) -> bool:
     return True
 
 
+@functools.cache
+def python_regex(pattern: str) -> re.Pattern[str] | None:
+    """The fast checks' engine: Python ``re`` on the translation; ``None`` if untranslatable
+    (a Unicode property: the generator then refuses the spec)."""
+    try:
+        translated = to_python_regex(pattern)
+    except InvalidPattern:
+        raise
+    except UnsupportedPattern as error:
+        if "Unicode properties" not in error.reason:
+            raise
+        return None
+    return re.compile(translated)
+
+
+def python_test(pattern: str, text: str) -> bool | None:
+    compiled = python_regex(pattern)
+    return None if compiled is None else compiled.search(text) is not None
+
+
 def check(v8: V8Oracle | None, pattern: str, texts: list[str]) -> None:
-    """Assert that regress, V8 and pydantic (Rust) agree on ``pattern`` for each text."""
+    """Assert that regress, V8, pydantic (Rust) and Python ``re`` agree on ``pattern``."""
     by_regress = [regress_test(pattern, text) for text in texts]
     by_rust = [rust_test(pattern, text) for text in texts]
+    by_python = [python_test(pattern, text) for text in texts]
     by_v8 = v8.test_many(pattern, texts) if v8 is not None else by_regress
-    for text, regress_says, v8_says, rust_says in zip(
-        texts, by_regress, by_v8, by_rust, strict=True
+    for text, regress_says, v8_says, rust_says, python_says in zip(
+        texts, by_regress, by_v8, by_rust, by_python, strict=True
     ):
         assert regress_says == v8_says == rust_says, (
             f"disagreement on {pattern!r} (Rust: {to_rust_regex(pattern)!r}) with input "
             f"{text!r}: regress={regress_says} V8={v8_says} pydantic/Rust={rust_says}"
+        )
+        assert python_says in (None, regress_says), (
+            f"disagreement on {pattern!r} (Python: {to_python_regex(pattern)!r}) with input "
+            f"{text!r}: regress={regress_says} Python re={python_says}"
         )
 
 
@@ -529,6 +562,7 @@ def test_table(v8: V8Oracle | None, pattern: str, text: str, expected: bool) -> 
     if v8 is not None:
         assert v8.test(pattern, text) is expected, "V8"
     assert rust_test(pattern, text) is expected, f"pydantic/Rust: {to_rust_regex(pattern)!r}"
+    assert python_test(pattern, text) in (None, expected), f"Python: {to_python_regex(pattern)!r}"
 
 
 def test_v8_surrogate_splits_are_set_aside(v8: V8Oracle | None) -> None:
@@ -558,6 +592,36 @@ TRANSLATIONS = [
 @pytest.mark.parametrize(("pattern", "expected"), TRANSLATIONS)
 def test_translation_is_readable(pattern: str, expected: str) -> None:
     assert to_rust_regex(pattern) == expected
+
+
+PYTHON_TRANSLATIONS = [
+    (r"^\d+$", r"\A[0-9]+\Z"),
+    (r"^\w+$", r"\A[0-9A-Z\_a-z]+\Z"),
+    (r"^.$", r"\A[^\n\r\u2028\u2029]\Z"),
+    (r"^[a-z-]+$", r"\A[\-a-z]+\Z"),
+    (r"^[[]$", r"\A\[\Z"),
+    (r"^(a|b)*?c$", r"\A(?:a|b)*?c\Z"),
+    (r"^\u0041\/ $", r"\AA\/\x20\Z"),
+    (r"[^]|[]", r"(?s:.)|[^\x00-\U0010ffff]"),
+    (r"^[^\s\S]$", r"\A[^\x00-\U0010ffff]\Z"),
+]
+
+
+@pytest.mark.parametrize(("pattern", "expected"), PYTHON_TRANSLATIONS)
+def test_python_translation_is_readable(pattern: str, expected: str) -> None:
+    assert to_python_regex(pattern) == expected
+
+
+def test_spec_patterns_translate_to_python() -> None:
+    """The generator refuses a spec whose patterns Python ``re`` cannot take."""
+    for pattern in SPEC_PATTERNS:
+        assert python_regex(pattern) is not None, pattern
+
+
+@pytest.mark.parametrize("pattern", [r"^\p{L}+$", r"[\P{Nd}x]", r"\p{Cs}|x"])
+def test_python_refuses_unicode_properties(pattern: str) -> None:
+    with pytest.raises(UnsupportedPattern, match="Python re has no Unicode properties"):
+        to_python_regex(pattern)
 
 
 UNSUPPORTED = [
@@ -634,6 +698,9 @@ def test_unsupported_but_valid(v8: V8Oracle | None, pattern: str) -> None:
     with pytest.raises(UnsupportedPattern) as caught:
         to_rust_regex(pattern)
     assert not isinstance(caught.value, InvalidPattern)
+    if "deeper than Rust" not in caught.value.reason and "nested" not in caught.value.reason:
+        with pytest.raises(UnsupportedPattern):
+            to_python_regex(pattern)
     assert f"at offset {caught.value.offset}" in str(caught.value)
     assert regress_compiles(pattern)
     if v8 is not None:
@@ -644,6 +711,8 @@ def test_unsupported_but_valid(v8: V8Oracle | None, pattern: str) -> None:
 def test_invalid(v8: V8Oracle | None, pattern: str) -> None:
     with pytest.raises(InvalidPattern):
         to_rust_regex(pattern)
+    with pytest.raises(InvalidPattern):
+        to_python_regex(pattern)
     if v8 is not None:
         assert not v8.compiles(pattern)
     assert regress_compiles(pattern) is (pattern in REGRESS_ACCEPTS)
@@ -751,6 +820,13 @@ def test_random_patterns(v8: V8Oracle | None, tokens: list[str], texts: list[str
     valid_everywhere = valid_in_regress and valid_in_v8
     if v8 is None and _known_engine_disagreement(pattern):
         valid_everywhere = False  # V8 may well reject it
+    try:
+        to_python_regex(pattern)
+    except InvalidPattern:
+        assert not valid_everywhere, f"{pattern!r} is valid, we say invalid"
+        return
+    except UnsupportedPattern:
+        pass  # a property, or what Rust cannot take either: to_rust_regex says which
     try:
         to_rust_regex(pattern)
     except InvalidPattern:

@@ -48,6 +48,7 @@ from northflank_build._constants import (
     TOKEN_ENV,
 )
 from northflank_build._paths import endpoint_url, json_path_step
+from northflank_build._validity import valid
 
 if TYPE_CHECKING:
     from northflank_build._cli_contexts import Context
@@ -735,8 +736,8 @@ def _header_values(command: Command, options: Mapping[str, Any]) -> dict[str, st
 
 def _parameter_errors(command: Command, parameters: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """The parameters model's verdict: each failing `FieldError` with the flag it names."""
-    if command.parameters_model is None:
-        return []
+    if command.parameters_model is None or valid(command.parameters_model, dict(parameters)):
+        return []  # the fast check: a valid call loads neither pydantic nor the models
     from pydantic import ValidationError
 
     model = getattr(_generated("models"), command.parameters_model)
@@ -935,10 +936,10 @@ def _field_errors(command: Command, body: Mapping[str, Any]) -> list[Any]:
 def _first_field_errors(command: Command, body: Mapping[str, Any]) -> tuple[list[Any], int]:
     """The first `MAX_FIELD_ERRORS_SHOWN` of the models' verdict, and how many more fail:
     a body with 100,000 bad items is described in 51 lines, and quickly."""
+    if command.request_model is None or valid(command.request_model, body):
+        return [], 0  # the fast check: a valid body loads neither pydantic nor the models
     from pydantic import ValidationError
 
-    if command.request_model is None:
-        return [], 0
     model = getattr(_generated("models"), command.request_model)
     try:
         model.model_validate(body)

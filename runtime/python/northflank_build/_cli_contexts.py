@@ -15,7 +15,6 @@ import errno
 import json
 import os
 import re
-import secrets
 import shlex
 import stat
 import sys
@@ -359,6 +358,8 @@ def _make_directory(directory: Path) -> None:
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
+    import secrets  # only a write needs it: not loaded on a command's way to the request
+
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, _PRIVATE_FILE)
     try:
