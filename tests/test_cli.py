@@ -12,7 +12,6 @@ import json
 import re
 import secrets
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -446,13 +445,11 @@ def test_a_stopped_sandbox_is_a_connection_error(cli: Cli, tmp_path: Path) -> No
     stopped = start_sandbox(tmp_path / "stopped", "--quiet")
     stopped.stop()
     path = write_body(tmp_path, unique_body())
-    started = time.monotonic()
+    # A hang would meet the runner's own time-out; tests do not time anything else.
     done = cli(*IN_PROJECT, "-f", path, "--base-url", stopped.url, "--max-retries", "0")
-    elapsed = time.monotonic() - started
     stderr = failed(done, 3)
     assert stderr.startswith("Error: connection failed: ")
     assert stderr.rstrip().endswith(f"({stopped.url})")
-    assert elapsed < 10, f"took {elapsed:.1f} s"
 
 
 def test_skip_validation_sends_an_invalid_body_and_the_server_names_the_fields(
