@@ -285,9 +285,10 @@ def start_sandbox(folder: Path, token: str, mode: Mode, store: str | None = None
         "--quiet", "--rate-limit", "off", "--workers", str(mode.workers),
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    # In its own folder: with --store, its secret key file is made in the working one.
     with log.open("wb") as out:
         process = subprocess.Popen(
-            argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            argv, cwd=home, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
     server = Server(mode.label, "", process, log, mode, None if store else db, store)
     deadline = time.monotonic() + STARTUP_SECONDS
