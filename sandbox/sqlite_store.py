@@ -391,8 +391,13 @@ class _Writer:
                     outcomes.append(self._one(pending.work))
         except Exception as error:  # noqa: BLE001 - every caller must hear back
             outcomes = [(False, error)] * len(group)
+        # One hand-back per event loop, not per write: each call_soon_threadsafe wakes the
+        # loop through its self-pipe (a system call on both sides).
+        settled: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
         for pending, (ok, outcome) in zip(group, outcomes, strict=True):
-            pending.loop.call_soon_threadsafe(_settle, pending.done, ok, outcome)
+            settled.setdefault(pending.loop, []).append((pending.done, ok, outcome))
+        for loop, results in settled.items():
+            loop.call_soon_threadsafe(_settle_all, results)
 
     def _one(self, work: Work) -> tuple[bool, Any]:
         """``(True, result)``, or ``(False, exception)`` with the work's writes rolled back."""
@@ -457,13 +462,14 @@ def writer_lock_path(path: Path) -> Path:
     return path.with_name(path.name + "-writer-lock")
 
 
-def _settle(done: asyncio.Future[Any], ok: bool, outcome: Any) -> None:
-    if done.done():  # the client went away; the row stays committed either way
-        return
-    if ok:
-        done.set_result(outcome)
-    else:
-        done.set_exception(outcome)
+def _settle_all(results: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for done, ok, outcome in results:
+        if done.done():  # the client went away; the row stays committed either way
+            continue
+        if ok:
+            done.set_result(outcome)
+        else:
+            done.set_exception(outcome)
 
 
 def _insert(service: NewService) -> Work:
@@ -516,6 +522,8 @@ class SqliteStore:
         self._lock = WriterLock(writer_lock_path(path)) if shared else None
         self._writer = _Writer(connect(path, synchronous), self._lock)
         self._writer.start()
+        self._projects: set[str] = set()
+        """Projects seen to exist: no command deletes a project, so a yes is for good."""
 
     async def principal(self, token_hash: str) -> Principal | None:
         row = self._reader.execute(
@@ -527,8 +535,13 @@ class SqliteStore:
         return Principal(row[0], frozenset(json.loads(row[1])), frozenset(json.loads(row[2])))
 
     async def project_exists(self, project_id: str) -> bool:
+        if project_id in self._projects:
+            return True
         row = self._reader.execute("SELECT 1 FROM projects WHERE id = ?", (project_id,))
-        return row.fetchone() is not None
+        if row.fetchone() is None:
+            return False
+        self._projects.add(project_id)
+        return True
 
     async def insert_service(self, service: NewService) -> None:
         if not await self._writer.submit(_insert(service)):

@@ -101,7 +101,8 @@ class Store(Protocol):
         """The holder of the token with this hash, or ``None`` if unknown or revoked."""
 
     async def project_exists(self, project_id: str) -> bool:
-        """Whether the project exists."""
+        """Whether the project exists. Projects are never deleted, so a store may remember
+        a ``True`` (not a ``False``: another process may create the project)."""
 
     async def insert_service(self, service: NewService) -> None:
         """Insert the service; durable when this returns.
