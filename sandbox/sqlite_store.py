@@ -340,6 +340,9 @@ class _PendingWrite:
     loop: asyncio.AbstractEventLoop
     done: asyncio.Future[Any]
     """Resolves to what ``work`` returned once committed, or to what it raised."""
+    one_statement: bool = False
+    """``work`` runs one statement: SQLite undoes a failed statement by itself (its ABORT
+    conflict resolution), so it needs no savepoint of its own."""
 
 
 @dataclass(slots=True)
@@ -360,10 +363,10 @@ class _Writer:
         if self.thread is not None:
             self.thread.join()
 
-    async def submit(self, work: Work) -> Any:
+    async def submit(self, work: Work, *, one_statement: bool = False) -> Any:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[Any] = loop.create_future()
-        self.inbox.put(_PendingWrite(work, loop, done))
+        self.inbox.put(_PendingWrite(work, loop, done, one_statement))
         return await asyncio.shield(done)
 
     def _run(self) -> None:
@@ -388,7 +391,7 @@ class _Writer:
         try:
             with _held(self.lock), _transaction(self.db):
                 for pending in group:
-                    outcomes.append(self._one(pending.work))
+                    outcomes.append(self._one(pending.work, pending.one_statement))
         except Exception as error:  # noqa: BLE001 - every caller must hear back
             outcomes = [(False, error)] * len(group)
         # One hand-back per event loop, not per write: each call_soon_threadsafe wakes the
@@ -399,8 +402,20 @@ class _Writer:
         for loop, results in settled.items():
             loop.call_soon_threadsafe(_settle_all, results)
 
-    def _one(self, work: Work) -> tuple[bool, Any]:
-        """``(True, result)``, or ``(False, exception)`` with the work's writes rolled back."""
+    def _one(self, work: Work, one_statement: bool) -> tuple[bool, Any]:
+        """``(True, result)``, or ``(False, exception)`` with the work's writes rolled back.
+
+        Each statement's call into SQLite lets go of the GIL and must win it back from a
+        busy event loop; sparing a single insert its ``SAVEPOINT`` and ``RELEASE`` spares
+        two of those waits per row, which the whole group (and its callers) sat through.
+        """
+        if one_statement:
+            try:
+                return True, work(self.db)
+            except Exception as error:
+                if not self.db.in_transaction:
+                    raise  # SQLite ended the whole transaction (I/O error, disk full): all fail
+                return False, error
         self.db.execute("SAVEPOINT one")
         try:
             result = work(self.db)
@@ -544,7 +559,7 @@ class SqliteStore:
         return True
 
     async def insert_service(self, service: NewService) -> None:
-        if not await self._writer.submit(_insert(service)):
+        if not await self._writer.submit(_insert(service), one_statement=True):
             raise ServiceExistsError(service.service_id)
 
     async def get_service(self, project_id: str, service_id: str) -> StoredService | None:
