@@ -458,7 +458,9 @@ GIL_RULES: list[tuple[str, Callable[[str, str], bool]]] = [
     ("Starlette (routing, middleware, Request/Response)", lambda fn, path: "/starlette/" in path),
     (
         "uvicorn + httptools (HTTP parsing, socket writes)",
-        lambda fn, path: "/uvicorn/" in path or "/httptools/" in path,
+        lambda fn, path: (
+            "/uvicorn/" in path or "/httptools/" in path or path.endswith("/sandbox/connection.py")
+        ),
     ),
     (
         "event loop (uvloop/asyncio internals)",
@@ -502,9 +504,9 @@ def writer_category(frames: list[Frame]) -> str:
     for index, fn in enumerate(names):
         if fn == "_transaction" and index:
             return "COMMIT (WAL write + fsync)" if "__exit__" in names[index - 1] else "BEGIN"
-    if any(fn.endswith("._insert") for fn in names):
-        return "row statements (SAVEPOINT, INSERT, RELEASE)"
-    if any(fn.endswith("._settle") or "call_soon_threadsafe" in fn for fn in names):
+    if any(fn.endswith(("._one", "_write_row")) or fn.startswith("_insert.") for fn in names):
+        return "row statements (INSERT; SAVEPOINT and RELEASE around changes)"
+    if any(fn.endswith("_settle_all") or "call_soon_threadsafe" in fn for fn in names):
         return "waking the callers"
     if names and names[-1].endswith("._run"):
         return "waiting for inserts"

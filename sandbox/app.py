@@ -19,7 +19,6 @@ import logging
 import random
 import re
 import secrets
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,16 +133,39 @@ class RequestIds:
         self._random = random.Random(secrets.randbits(256))  # noqa: S311 - ids, not secrets
 
     def next(self) -> str:
-        return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+        # uuid.UUID(int=..., version=4) set these bits, through three objects: here, one format.
+        bits = (self._random.getrandbits(128) & _UUID_KEEP) | _UUID_VERSION_4
+        text = f"{bits:032x}"
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+_UUID_KEEP: Final = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+"""Every bit of a random 128 but the version nibble and the variant's two bits."""
+_UUID_VERSION_4: Final = (0x4000 << 64) | (0x8000 << 48)
+"""Version 4, variant RFC 4122, as `uuid.UUID` sets them."""
 
 
 class ApiEdge:
-    """Request ids, authentication look-up, rate limits and the last-resort 500."""
+    """Request ids, authentication look-up, rate limits and the last-resort 500.
 
-    def __init__(self, app: ASGIApp, *, store: Store, limiter: RateLimiter | None) -> None:
+    A create (``POST /v1/projects/{projectId}/services/build``, the operation clients
+    call most) is answered here, on plain ASGI messages: no router, no request or
+    response objects. The handlers' checks and their order are the same (`create`
+    and `create_raw` share them); anything else goes through Starlette.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        store: Store,
+        limiter: RateLimiter | None,
+        handlers: BuildServiceHandlers | None = None,
+    ) -> None:
         self.app = app
         self.store = store
         self.limiter = limiter
+        self.handlers = handlers
         self.request_ids = RequestIds()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -176,6 +198,16 @@ class ApiEdge:
             if decision is not None and not decision.allowed:
                 problem = HttpError(429, "Rate limit exceeded; retry after the time in Retry-After")
                 await envelope_response(problem, request_id)(scope, receive, send_with_headers)
+                return
+            handlers = self.handlers
+            if handlers is not None and (project_id := _create_path_project(scope)) is not None:
+                try:
+                    body = await handlers.create_raw(caller, project_id, scope, receive)
+                except HttpError as refused:
+                    await envelope_response(refused, request_id)(scope, receive, send_with_headers)
+                    return
+                started = True
+                await _send_json(send, body, added)
                 return
             await self.app(scope, receive, send_with_headers)
         except ClientDisconnect:
@@ -249,8 +281,18 @@ class BuildServiceHandlers:
         return await self.get(request)
 
     async def create(self, request: Request) -> Response:
-        project_id = await self._authorize(request, CREATE_SERVICE)
-        service = await self._body(request, CreateBuildServiceRequest)
+        project_id: str = request.path_params["projectId"]
+        body = await self.create_raw(_caller(request), project_id, request.scope, request.receive)
+        return Response(body, media_type="application/json")
+
+    async def create_raw(
+        self, caller: Caller, project_id: str, scope: Scope, receive: Receive
+    ) -> bytes:
+        """A create, from the edge's plain ASGI: the 200's body, or the `HttpError`."""
+        await self._authorize_caller(caller, project_id, CREATE_SERVICE)
+        service = await self._checked(
+            _Head(scope["headers"]), _stream(receive), CreateBuildServiceRequest
+        )
         now = now_iso()
         data = service_data(service, project_id=project_id, account=self.settings.account, now=now)
         try:
@@ -261,7 +303,7 @@ class BuildServiceHandlers:
                 "There is already a service with the same derived identifier",
                 details={"serviceId": data["id"]},
             ) from None
-        return _json({"data": data})
+        return to_json({"data": data})
 
     async def list(self, request: Request) -> Response:
         project_id = await self._authorize(request, READ_SERVICE)
@@ -365,23 +407,30 @@ class BuildServiceHandlers:
 
     async def _authorize(self, request: Request, permission: str) -> str:
         """The project of the request, once the caller may act on it with ``permission``."""
-        caller = _caller(request)
+        project_id: str = request.path_params["projectId"]
+        await self._authorize_caller(_caller(request), project_id, permission)
+        return project_id
+
+    async def _authorize_caller(self, caller: Caller, project_id: str, permission: str) -> None:
         if caller.principal is None:
             raise HttpError(401, caller.auth_problem or "Unauthorized")
         if not caller.principal.may(permission):
             raise HttpError(403, f"This token lacks the permission {permission!r}")
-        project_id: str = request.path_params["projectId"]
         if not caller.principal.belongs_to(project_id):
             raise HttpError(403, f"This token does not belong to the project {project_id!r}")
         if not await self.store.project_exists(project_id):
             raise HttpError(404, f"Project {project_id!r} does not exist")
-        return project_id
 
     async def _body(self, request: Request, model: type[ModelT]) -> ModelT:
         """The request's body checked by ``model``: small ones here, large ones off the loop."""
-        _require_json(request.headers.get("content-type"))
-        _require_identity(request.headers.getlist("content-encoding"))
-        body = await _read_body(request, self.settings.max_body_bytes)
+        return await self._checked(_Head(request.scope["headers"]), _stream(request.receive), model)
+
+    async def _checked(
+        self, head: _Head, stream: AsyncIterator[bytes], model: type[ModelT]
+    ) -> ModelT:
+        _require_json(head.first(b"content-type"))
+        _require_identity(head.every(b"content-encoding"))
+        body = await _read_body(head, stream, self.settings.max_body_bytes)
         if len(body) <= _INLINE_BODY_BYTES:
             return checked_body(body, model)
         if self.validation_pool is None:
@@ -409,6 +458,69 @@ class BuildServiceHandlers:
 
 def _json(payload: Any) -> Response:
     return Response(to_json(payload), media_type="application/json")
+
+
+async def _send_json(send: Send, body: bytes, added: list[tuple[bytes, bytes]]) -> None:
+    """A 200 with a JSON ``body``: the headers Starlette's `Response` gives it, then ``added``."""
+    headers = [
+        (b"content-length", str(len(body)).encode()),
+        (b"content-type", b"application/json"),
+        *added,
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+_CREATE_PREFIX: Final = "/v1/projects/"
+_CREATE_SUFFIX: Final = "/services/build"
+
+
+def _create_path_project(scope: Scope) -> str | None:
+    """The project of a create (``POST /v1/projects/{projectId}/services/build``), or ``None``
+    for any other request (Starlette routes those, and any request this does not claim)."""
+    if scope["method"] != "POST" or scope.get("root_path"):
+        return None
+    path: str = scope["path"]
+    if not (path.startswith(_CREATE_PREFIX) and path.endswith(_CREATE_SUFFIX)):
+        return None
+    project_id = path[len(_CREATE_PREFIX) : -len(_CREATE_SUFFIX)]
+    if not project_id or "/" in project_id:
+        return None
+    return project_id
+
+
+class _Head:
+    """A request's headers as the ASGI scope lists them (lowercase names), read as Starlette's
+    `Headers` reads them: values decoded as Latin-1."""
+
+    __slots__ = ("_headers",)
+
+    def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
+        self._headers = headers
+
+    def first(self, name: bytes) -> str | None:
+        for key, value in self._headers:
+            if key == name:
+                return value.decode("latin-1")
+        return None
+
+    def every(self, name: bytes) -> list[str]:
+        return [value.decode("latin-1") for key, value in self._headers if key == name]
+
+
+async def _stream(receive: Receive) -> AsyncIterator[bytes]:
+    """The request body's chunks, as Starlette's `Request.stream` gives them (empty ones
+    skipped); a disconnect before the last is `ClientDisconnect`."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.request":
+            body: bytes = message.get("body", b"")
+            if body:
+                yield body
+            if not message.get("more_body", False):
+                return
+        elif message["type"] == "http.disconnect":
+            raise ClientDisconnect
 
 
 def _no_service(project_id: str, service_id: str) -> HttpError:
@@ -499,21 +611,18 @@ def _require_json(content_type: str | None) -> None:
             raise HttpError(415, f"Unsupported charset {value.strip()!r}; JSON is UTF-8")
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    too_large = HttpError(413, f"The request body is larger than {limit} bytes")
-    declared = request.headers.get("content-length")
+async def _read_body(head: _Head, stream: AsyncIterator[bytes], limit: int) -> bytes:
+    declared = head.first(b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        await _drain(request.stream())
-        raise too_large
+        await _drain(stream)
+        raise HttpError(413, f"The request body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    stream = request.stream()
     async for chunk in stream:
         size += len(chunk)
         if size > limit:
-            # The same stream: a second `request.stream()` fails once the last chunk is in.
             await _drain(stream)
-            raise too_large
+            raise HttpError(413, f"The request body is larger than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -585,7 +694,7 @@ def create_app(
             Route("/openapi.yaml", spec, methods=["GET"]),
             Route("/docs", docs, methods=["GET"]),
         ],
-        middleware=[Middleware(ApiEdge, store=store, limiter=rate_limiter)],
+        middleware=[Middleware(ApiEdge, store=store, limiter=rate_limiter, handlers=handlers)],
         exception_handlers={HttpError: _problem, HTTPException: _problem},
     )
     app.router.redirect_slashes = False  # `.../build/` is an unknown path (404), not a 307

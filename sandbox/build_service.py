@@ -3,6 +3,7 @@ replacement; a patch's merge; a list's summary of a service."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from typing import Any, Final
@@ -45,7 +46,7 @@ def service_data(
 ) -> dict[str, Any]:
     """The response's ``data``: the request as stored, and what the server adds to it."""
     service_id = derive_service_id(request.name)
-    namespace = hashlib.sha256(f"{account}/{project_id}".encode()).hexdigest()[:12]
+    namespace = _namespace(account, project_id)
     status: dict[str, Any] = {}
     if request.disabled_ci is not True:
         status["build"] = {"status": QUEUED, "lastTransitionTime": now}
@@ -64,6 +65,11 @@ def service_data(
         "updatedAt": now,
         "status": status,
     }
+
+
+@functools.lru_cache(maxsize=1024)
+def _namespace(account: str, project_id: str) -> str:
+    return hashlib.sha256(f"{account}/{project_id}".encode()).hexdigest()[:12]
 
 
 def request_fields(data: dict[str, Any]) -> dict[str, Any]:

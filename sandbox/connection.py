@@ -18,6 +18,11 @@ parser and adds the bounds, at a few attribute updates per read:
 - **Idle deadline.** A connection that sends nothing, before its first
   request or between requests, is closed after ``idle_seconds`` (uvicorn's
   keep-alive timeout, armed at connect as well).
+- **One write per answer.** uvicorn writes an answer's head (status line and
+  headers) and its body with two ``transport.write`` calls, so two ``send``
+  system calls, and the client often wakes for each. Each request's cycle here
+  writes through `_OneWrite`, which holds the head until the first body write
+  (or the end of the answer) and sends both at once.
 - **Half-closed requests.** A client may send a whole request and shut its
   writing side (``shutdown(SHUT_WR)``). uvicorn closed the connection on that
   end of input, so the request ran (a create committed) and its answer was
@@ -142,7 +147,14 @@ class _BoundedProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        before = self.cycle
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle is not before:
+            one_write = _OneWrite(self.transport, cycle)
+            cycle.transport = one_write  # type: ignore[assignment]
+            one_write.on_response = cycle.on_response
+            cycle.on_response = one_write.complete
 
     def on_message_complete(self) -> None:
         self._cancel_request_deadline()
@@ -218,3 +230,52 @@ class _BoundedProtocol(HttpToolsProtocol):
         if url:
             path = url.split(b"?", 1)[0][:200].decode("ascii", "replace")
         self.access_logger.info('%s - "%s %s HTTP/%s" %d', client, method, path, "1.1", status)
+
+
+class _OneWrite:
+    """A request cycle's view of the connection's transport that sends an answer's head
+    together with the first write after it, in one system call.
+
+    The first write once the cycle's answer has started is its head: it is held, and
+    joined to the next write (the body, or its first chunk). The answer's end (an empty
+    body writes nothing for ``HEAD``) and ``close`` send what is still held. Writes
+    before the answer starts (``100 Continue``) go out at once.
+    """
+
+    __slots__ = ("_cycle", "_head_seen", "_held", "_transport", "on_response")
+
+    def __init__(self, transport: asyncio.Transport, cycle: Any) -> None:
+        self._transport = transport
+        self._cycle = cycle
+        self._held: bytes | None = None
+        self._head_seen = False
+        self.on_response: Any = None
+
+    def write(self, data: bytes) -> None:
+        if not self._head_seen and self._cycle.response_started:
+            self._head_seen = True
+            self._held = data
+            return
+        held = self._held
+        if held is not None:
+            self._held = None
+            data = held + data
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def complete(self) -> None:
+        """The cycle's ``on_response``: the answer is whole."""
+        self.flush()
+        self.on_response()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)

@@ -400,6 +400,8 @@ class PostgresStore:
             open=False,
         )
         self._opened = False
+        self._projects: set[str] = set()
+        """Projects seen to exist: no command deletes a project, so a yes is for good."""
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
@@ -427,9 +429,14 @@ class PostgresStore:
         return Principal(row[0], frozenset(json.loads(row[1])), frozenset(json.loads(row[2])))
 
     async def project_exists(self, project_id: str) -> bool:
+        if project_id in self._projects:
+            return True
         async with self.connection() as db:
             cursor = await db.execute("SELECT 1 FROM projects WHERE id = %s", (project_id,))
-            return await cursor.fetchone() is not None
+            if await cursor.fetchone() is None:
+                return False
+        self._projects.add(project_id)
+        return True
 
     async def insert_service(self, service: NewService) -> None:
         try:

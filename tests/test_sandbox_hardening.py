@@ -365,6 +365,53 @@ def test_a_request_cut_off_mid_body_is_not_committed(
     assert client.get(f"{LIST_PATH}/cut-off").status_code == 404
 
 
+# 6. One write per answer: what is held back still goes out
+
+
+def test_an_expect_100_continue_create_hears_continue_before_it_sends_the_body(
+    live: LiveSandbox,
+) -> None:
+    body = body_bytes("expects-continue")
+    head, _, _ = raw_request(
+        live, "POST", CREATE_PATH, body, "Content-Type: application/json", "Expect: 100-continue"
+    ).partition(b"\r\n\r\n")
+    with socket.create_connection(address(live), timeout=10) as sock:
+        sock.sendall(head + b"\r\n\r\n")
+        interim = sock.recv(65536)  # the body is not sent until this arrives
+        sock.sendall(body)
+        final = read_all(sock)
+    assert interim.startswith(b"HTTP/1.1 100 Continue\r\n")
+    final = interim.partition(b"\r\n\r\n")[2] + final
+    assert status_of(final) == 200, final
+    assert b'"id":"expects-continue"' in final
+
+
+def test_pipelined_requests_get_whole_answers_in_order(live: LiveSandbox) -> None:
+    keep = [
+        line
+        for line in raw_request(live, "POST", CREATE_PATH, b"", "Content-Type: application/json")
+        .decode()
+        .split("\r\n")
+        if line and not line.startswith(("Connection", "Content-Length"))
+    ]
+    requests = b""
+    names = ["pipelined-one", "pipelined-two", "pipelined-three"]
+    for index, name in enumerate(names):
+        body = body_bytes(name)
+        lines = [*keep, f"Content-Length: {len(body)}"]
+        if index == len(names) - 1:
+            lines.append("Connection: close")
+        requests += "\r\n".join(lines).encode() + b"\r\n\r\n" + body
+    head_request = f"HEAD /openapi.yaml HTTP/1.1\r\nHost: {address(live)[0]}\r\n\r\n".encode()
+
+    answers = exchange(live, head_request + requests)
+
+    statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", answers)
+    assert statuses == [b"200"] * 4, answers[:500]
+    places = [answers.index(f'"id":"{name}"'.encode()) for name in names]
+    assert places == sorted(places)
+
+
 # 8. Secrets in the log and at rest
 
 
