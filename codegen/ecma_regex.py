@@ -1087,6 +1087,11 @@ def _print(node: Node | Disjunction | Alternative) -> str:
         return {"^": "\\A", "$": "\\z", "b": "(?-u:\\b)", "B": "(?-u:\\B)"}[node.kind]
     if isinstance(node, Group):
         return f"(?:{_print(node.body)})"
+    return _print(node.atom) + _quantifier(node)
+
+
+def _quantifier(node: Repeat) -> str:
+    """The repeat's suffix, the same in Rust and Python syntax: ``*``, ``{2,5}``, ``+?``..."""
     if node.maximum is None:
         suffix = {0: "*", 1: "+"}.get(node.minimum, f"{{{node.minimum},}}")
     elif node.minimum == node.maximum:
@@ -1095,7 +1100,7 @@ def _print(node: Node | Disjunction | Alternative) -> str:
         suffix = "?"
     else:
         suffix = f"{{{node.minimum},{node.maximum}}}"
-    return _print(node.atom) + suffix + ("?" if node.lazy else "")
+    return suffix + ("?" if node.lazy else "")
 
 
 def _rust_depth(node: Node | Disjunction | Alternative) -> int:
@@ -1242,16 +1247,8 @@ def _py_print(pattern: str, node: Node | Disjunction | Alternative) -> str:
         return _PY_ASSERTIONS[node.kind]
     if isinstance(node, Group):
         return f"(?:{_py_print(pattern, node.body)})"
-    if node.maximum is None:
-        suffix = {0: "*", 1: "+"}.get(node.minimum, f"{{{node.minimum},}}")
-    elif node.minimum == node.maximum:
-        suffix = f"{{{node.minimum}}}"
-    elif (node.minimum, node.maximum) == (0, 1):
-        suffix = "?"
-    else:
-        suffix = f"{{{node.minimum},{node.maximum}}}"
     # Every atom prints as one unit: a character, an escape, a class or a group.
-    return _py_print(pattern, node.atom) + suffix + ("?" if node.lazy else "")
+    return _py_print(pattern, node.atom) + _quantifier(node)
 
 
 def to_python_regex(pattern: str) -> str:

@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["ANNOTATIONS", "ASSERTIONS", "SUBSCHEMA_KEYS", "length_words"]
+__all__ = ["ANNOTATIONS", "ASSERTIONS", "SUBSCHEMA_KEYS", "UnsupportedSchema", "length_words"]
+
+
+class UnsupportedSchema(ValueError):  # noqa: N818 - reads as what it is, like UnsupportedPattern
+    """A schema a surface's compiler cannot check exactly. `validate` refuses such a spec
+    first; a compiler that still meets one stops the generator rather than skip it."""
+
 
 ASSERTIONS = frozenset(
     {

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..ecma_regex import to_python_regex
 from ..ir import Api
-from ..schema_keywords import ANNOTATIONS, ASSERTIONS
+from ..schema_keywords import ANNOTATIONS, ASSERTIONS, UnsupportedSchema
 from ..templating import render_template
 from . import RenderedFile
 
@@ -55,10 +55,6 @@ _TYPE_FAILS = {
     "array": "type({v}) is not list",
     "null": "{v} is not None",
 }
-
-
-class UnsupportedSchema(ValueError):  # noqa: N818 - reads as what it is, like UnsupportedPattern
-    """A schema the Python compiler cannot check exactly."""
 
 
 @dataclass(frozen=True)

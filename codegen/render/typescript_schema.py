@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..schema_keywords import ANNOTATIONS, ASSERTIONS, length_words
+from ..schema_keywords import ANNOTATIONS, ASSERTIONS, UnsupportedSchema, length_words
 
 __all__ = [
     "TsCheck",
@@ -52,10 +52,6 @@ _TYPE_NAMES = {
     "array": "an array",
     "null": "null",
 }
-
-
-class UnsupportedSchema(ValueError):  # noqa: N818 - reads as what it is, like UnsupportedPattern
-    """A schema the TypeScript compiler cannot express exactly."""
 
 
 # --------------------------------------------------------------------------- declarations
