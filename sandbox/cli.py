@@ -322,15 +322,23 @@ def _serve_one(
         lifespan="off",
     )
     logging.getLogger("uvicorn.access").addFilter(_redact_query_secrets)
-    server = uvicorn.Server(config)
-    if announce is not None:
-        print(announce, flush=True)
+
+    class AnnouncingServer(uvicorn.Server):
+        """Says it listens once uvicorn has started, with its own signal handlers in place:
+        a stop requested by whoever read the line always reaches them."""
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and announce is not None:
+                print(announce, flush=True)
+
+    server = AnnouncingServer(config)
+    _STARTING.append(server)
+    if announce is not None:  # the only process: its stops are noted as a worker's are
         for stop in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(stop, _exit_cleanly)
-    else:
-        _STARTING.append(server)
-        if _STOP_REQUESTED.is_set():  # a worker told to stop while it was starting
-            server.should_exit = True
+            signal.signal(stop, _note_stop)
+    if _STOP_REQUESTED.is_set():  # told to stop while it was starting
+        server.should_exit = True
     _settle_garbage()
     try:
         _run_server(server, listener, store)
@@ -399,8 +407,11 @@ _STARTING: Final[list[uvicorn.Server]] = []
 
 
 def _note_stop(signum: int, frame: FrameType | None) -> None:
-    """A worker's handler until uvicorn installs its own: it may be anywhere in its start,
-    so it only takes note, and the server stops as soon as it has started."""
+    """A server's handler until uvicorn installs its own, and again once uvicorn has
+    restored it and raises the signal it caught: it may be anywhere in its start (or in
+    the event loop, which would swallow an exception raised here), so it only takes
+    note; the server stops as soon as it has started, then the store closes and the
+    status is 0, with no traceback for SIGINT."""
     _STOP_REQUESTED.set()
     for server in _STARTING:
         server.should_exit = True
@@ -560,16 +571,6 @@ def _removed_if_created(key_file: Path) -> Iterator[None]:
     except BaseException:
         key_file.unlink(missing_ok=True)
         raise
-
-
-def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
-    """After a graceful shutdown, end `serve` so that the store closes and the status is 0.
-
-    uvicorn shuts down on SIGINT or SIGTERM, then raises the signal again under the
-    handler it found: by default SIGTERM killed the process before the store closed (its
-    WAL left behind) and SIGINT ended it with a KeyboardInterrupt traceback.
-    """
-    raise SystemExit(0)
 
 
 def _bootstrap(

@@ -38,7 +38,13 @@ def _quickstart(folder: Path) -> str:
             time.sleep(0.05)
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=15)
+        try:
+            status = process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+    assert status == 0, log.read_text()  # SIGTERM right after the hand-over: a clean stop
     return log.read_text()
 
 
