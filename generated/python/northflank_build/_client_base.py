@@ -67,6 +67,7 @@ from northflank_build._pagination import (
     page_parts,
 )
 from northflank_build._paths import path_segment
+from northflank_build._validity import valid
 
 __all__ = [
     "NOT_GIVEN",
@@ -535,8 +536,6 @@ class _Core(Generic[HttpT]):
 
 def _check_parameters(endpoint: Endpoint[Any], given: Mapping[str, object]) -> None:
     """Refuse parameter values the spec does not admit, as a body's fields are refused."""
-    from northflank_build._validity import valid  # here: the rest of the module is not ours
-
     model = endpoint.parameters_model
     if model is None or valid(model.__name__, given):  # the fast check, with no pydantic
         return
@@ -598,8 +597,6 @@ def _body(
             raise
     if not isinstance(data, Mapping):
         raise TypeError(f"data must be a {model.__name__} or a mapping, not {type(data)}")
-    from northflank_build._validity import valid  # here: the rest of the module is not ours
-
     if not skip and not valid(model.__name__, data):  # only a body the fast check refuses
         try:  # goes to the models, which name the failing fields
             model.model_validate(data)
