@@ -523,6 +523,9 @@ describe("hardening", () => {
     const error = await rejection(create(client({ fetch, maxResponseBytes: 1_000_000 })));
     assert.equal(error.name, "ResponseTooLargeError");
     assert.match(error.message, /maxResponseBytes \(1000000 bytes\)/);
+    assert.ok(error instanceof nf.ResponseValidationError, "a ResponseValidationError, as the docs say");
+    assert.deepEqual(error.errors.map((e) => [e.path, e.rule]), [["$", "maxResponseBytes"]]);
+    assert.equal(error.body, "");
     const declared = async () => new Response("{}", { status: 200, headers: { "content-length": "5000000" } });
     const refused = await rejection(create(client({ fetch: declared, maxResponseBytes: 1_000_000 })));
     assert.equal(refused.limit, 1_000_000);

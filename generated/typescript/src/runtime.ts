@@ -409,25 +409,29 @@ function checkToken(token: string | undefined, what: string): void {
   }
 }
 
-/** A body longer than the client's `maxResponseBytes`: reading stopped at the limit. */
-export class ResponseTooLargeError extends Error {
-  constructor(
-    readonly limit: number,
-    readonly response: Response,
-  ) {
-    super(
-      `the ${response.status} response is larger than maxResponseBytes (${limit} bytes), so it was not read; raise it with new Client({ maxResponseBytes })`,
-    );
-    this.name = "ResponseTooLargeError";
+/**
+ * A body longer than the client's `maxResponseBytes`: reading stopped at the limit, so
+ * `body` is empty. A {@link ResponseValidationError}, as the Python client's is an
+ * `APIResponseValidationError`, with one error at `$` (rule `maxResponseBytes`).
+ */
+export class ResponseTooLargeError extends ResponseValidationError {
+  override name = "ResponseTooLargeError";
+  /** The `maxResponseBytes` the body went past. */
+  readonly limit: number;
+  constructor(operationId: string, limit: number, response: Response) {
+    const message = `the ${response.status} response is larger than maxResponseBytes (${limit} bytes), so it was not read; raise it with new Client({ maxResponseBytes })`;
+    super(operationId, [{ path: "$", rule: "maxResponseBytes", message }], response, "");
+    this.message = message;
+    this.limit = limit;
   }
 }
 
 /** The body as text, read chunk by chunk and refused past `limit` bytes (memory stays bounded). */
-async function boundedText(response: Response, limit: number): Promise<string> {
+async function boundedText(operationId: string, response: Response, limit: number): Promise<string> {
   const declared = Number(response.headers.get("content-length") ?? "0");
   if (declared > limit) {
     await response.body?.cancel().catch(() => undefined);
-    throw new ResponseTooLargeError(limit, response);
+    throw new ResponseTooLargeError(operationId, limit, response);
   }
   if (response.body === null) return "";
   const reader = response.body.getReader();
@@ -440,7 +444,7 @@ async function boundedText(response: Response, limit: number): Promise<string> {
     read += value.byteLength;
     if (read > limit) {
       await reader.cancel().catch(() => undefined);
-      throw new ResponseTooLargeError(limit, response);
+      throw new ResponseTooLargeError(operationId, limit, response);
     }
     text += decoder.decode(value, { stream: true });
   }
@@ -666,7 +670,7 @@ export class ClientCore {
     if (body !== undefined) init.body = body;
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
-      const outcome = await this.attempt(url, init, timeout, signal);
+      const outcome = await this.attempt(endpoint.operationId, url, init, timeout, signal);
       const last = attempt >= options.maxRetries;
       if ("failure" in outcome) {
         if (!last) {
@@ -691,6 +695,7 @@ export class ClientCore {
 
   /** One attempt: the response and its whole body, within `timeout`, or why there is none. */
   private async attempt(
+    operationId: string,
     url: string,
     init: RequestInit,
     timeout: number,
@@ -707,7 +712,7 @@ export class ClientCore {
     try {
       const send = this.options.fetch;
       const response = await send(url, { ...init, signal: controller.signal });
-      return { response, text: await boundedText(response, this.options.maxResponseBytes) };
+      return { response, text: await boundedText(operationId, response, this.options.maxResponseBytes) };
     } catch (failure) {
       signal?.throwIfAborted(); // the caller's abort: no retry, no wrapping
       if (failure instanceof ResponseTooLargeError) throw failure;
