@@ -606,9 +606,9 @@ def main(argv: list[str] | None = None) -> int:
         outcome = bench_sandbox(request_example(load_spec()), opts)
         failed = outcome is False or (outcome is None and args.only is not None)
     if "client" in sections:
-        client_rounds = 3 if args.quick else 7
+        client_rounds = 6 if args.quick else 28  # short rounds, many of them: paired ratios
         ok = bench_client(
-            load_spec(), min_time=min_time / 2, rounds=client_rounds, import_runs=import_runs
+            load_spec(), min_time=min_time / 8, rounds=client_rounds, import_runs=import_runs
         )
         failed = failed or not ok
     if "cli" in sections:
