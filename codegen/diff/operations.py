@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..ir import Api, Operation, Parameter
@@ -495,14 +495,24 @@ def _responses(
                 surfaces=("wire",),
             )
             continue
+        old_response = _node(old.document, old_responses[status]) or {}
+        new_response = _node(new.document, raw) or {}
         _compare_json_content(
             walk,
             emit,
             place,
-            _node(old.document, old_responses[status]) or {},
-            _node(new.document, raw) or {},
+            old_response,
+            new_response,
             removed=("response-media-type-removed", "no JSON body any more"),
             added=(Level.BREAKING, "response-media-type-added", "now has a JSON body"),
+        )
+        _response_headers(
+            walk,
+            emit,
+            place,
+            status,
+            _headers(old.document, old_response),
+            _headers(new.document, new_response),
         )
 
 
@@ -517,6 +527,108 @@ def _response_place(
         f"{before.pointer}/responses/{status}",
         None,
     )
+
+
+def _response_headers(
+    walk: SchemaWalk,
+    emit: Emit,
+    place: Place,
+    status: object,
+    old_headers: dict[str, _Header],
+    new_headers: dict[str, _Header],
+) -> None:
+    """A response's headers, matched by name without regard to case (as oasdiff judges
+    them): one that was required is a promise, so removing it or making it optional
+    breaks callers that read it; an optional one removed is a patch; one added, or made
+    required, adds; their schemas compare as the response's values do. What changed in
+    a shared header (``#/components/headers/...``) is reported there, once, with the
+    operations it touches."""
+    for key, old_header in old_headers.items():
+        if key in new_headers:
+            continue
+        required = old_header.node.get("required") is True
+        emit(
+            _use_place(place, status, old_header, old_header),
+            Level.BREAKING if required else Level.PATCH,
+            f"{'required' if required else 'optional'}-response-header-removed",
+            "no longer sent" + (" (it was required)" if required else ""),
+            removed=True,
+            surfaces=("wire",),
+        )
+    for key, header in new_headers.items():
+        required = header.node.get("required") is True
+        if key not in old_headers:
+            emit(
+                _use_place(place, status, header, header),
+                Level.ADDITIVE,
+                "response-header-added",
+                "now sent" + (" on every response" if required else ""),
+                surfaces=("wire",),
+            )
+            continue
+        old_header = old_headers[key]
+        if old_header.component is not None and old_header.component == header.component:
+            header_place = replace(
+                place,
+                pointer=f"#/components/headers/{_pointer_token(header.component)}",
+                old_pointer=f"#/components/headers/{_pointer_token(old_header.component)}",
+                header=header.name,
+            )
+        else:
+            header_place = _use_place(place, status, old_header, header)
+        if (old_header.node.get("required") is True) != required:
+            emit(
+                header_place,
+                Level.ADDITIVE if required else Level.BREAKING,
+                f"response-header-became-{'required' if required else 'optional'}",
+                "now sent on every response" if required else "now optional: it may be absent",
+                surfaces=("wire",),
+            )
+        old_schema, new_schema = old_header.node.get("schema"), header.node.get("schema")
+        if old_schema is not None and new_schema is not None:
+            walk.compare(header_place.child("schema", ""), old_schema, new_schema)
+
+
+@dataclass(frozen=True)
+class _Header:
+    """A response header: its name as written, its object, and the component it refers to."""
+
+    name: str
+    node: Mapping[str, Any]
+    component: str | None
+
+
+_HEADERS_REF = "#/components/headers/"
+
+
+def _headers(document: Mapping[str, Any], response: Mapping[str, Any]) -> dict[str, _Header]:
+    """A response's headers by lower-case name."""
+    found: dict[str, _Header] = {}
+    for name, raw in (response.get("headers") or {}).items():
+        node = _node(document, raw)
+        if node is None:
+            continue
+        ref = raw.get("$ref") if isinstance(raw, Mapping) else None
+        component = ref.removeprefix(_HEADERS_REF) if isinstance(ref, str) else None
+        if component is not None and ref == component:
+            component = None  # a reference elsewhere: reported where it is used
+        found[str(name).lower()] = _Header(str(name), node, component)
+    return found
+
+
+def _use_place(place: Place, status: object, old: _Header, new: _Header) -> Place:
+    """A header where a response lists it."""
+    return replace(
+        place,
+        pointer=f"{place.pointer}/headers/{_pointer_token(new.name)}",
+        old_pointer=f"{place.old_pointer}/headers/{_pointer_token(old.name)}",
+        header=f"{new.name} of the {status} response",
+    )
+
+
+def _pointer_token(name: str) -> str:
+    """``name`` as one JSON Pointer token (RFC 6901)."""
+    return name.replace("~", "~0").replace("/", "~1")
 
 
 def _compare_json_content(

@@ -37,13 +37,17 @@ class Place:
     body_path: tuple[str, ...] = ()
     """The node's path from the body's root, as the CLI names its fields."""
     parameter: Parameter | None = None
+    header: str | None = None
+    """For a response header's schema: the header's name and the response's status."""
 
     @property
     def prefix(self) -> str:
         """The rule family: ``request-body``, ``request-property``, ``response-body``,
-        ``response-property`` or ``request-parameter``."""
+        ``response-property``, ``response-header`` or ``request-parameter``."""
         if self.direction == "parameter":
             return "request-parameter"
+        if self.header is not None:
+            return "response-header"
         return f"{self.direction}-{'property' if self.body_path else 'body'}"
 
     @property
@@ -87,6 +91,8 @@ class Place:
     @property
     def label(self) -> str:
         """The node as the wire names it: ``vcsData.projectUrl``, or ``the body``."""
+        if self.header is not None:
+            return f"response header {self.header}"
         if self.direction == "parameter" and self.parameter is not None:
             where = f"{self.parameter.location} parameter {self.parameter.name}"
             return where if not self.body_path[1:] else f"{where}.{'.'.join(self.body_path[1:])}"
@@ -124,6 +130,8 @@ class Emit:
         """What ``surface`` calls the node; ``None`` where the surface does not show it."""
         if surface == "wire":
             return place.label
+        if place.header is not None:
+            return None  # the clients and the CLI type no response header
         if surface == "cli":
             return _cli_subject(place, removed)
         if place.direction == "parameter" and place.parameter is not None:
