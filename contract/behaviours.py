@@ -286,12 +286,15 @@ def request_id_matches(exchanges: list[Exchange], check: CheckResult) -> None:
 _RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
 
 
-def _rate_headers(x: Exchange) -> dict[str, int] | str:
-    """The three headers as numbers, or why they are not consistent."""
+def _rate_headers(x: Exchange) -> dict[str, int] | str | None:
+    """The three headers as numbers, or why they are not consistent; ``None`` when the
+    answer has none of them (the spec: absent where the server applies no rate limit)."""
     values = {name: x.header(name) for name in _RATE_HEADERS}
     missing = [name for name, value in values.items() if value is None]
+    if len(missing) == len(_RATE_HEADERS):
+        return None
     if missing:
-        return f"missing {', '.join(missing)}"
+        return f"missing {', '.join(missing)} (the others are there)"
     try:
         numbers = {name: int(str(value)) for name, value in values.items()}
     except ValueError:
@@ -306,12 +309,16 @@ def _rate_headers(x: Exchange) -> dict[str, int] | str:
 
 
 def ratelimit_headers(exchanges: list[Exchange], check: CheckResult) -> None:
-    """Present and well-formed on every answer; within one window, for one caller, in the
-    order sent, ``remaining`` never goes up and ``limit`` never changes."""
+    """All three or none on each answer (none: no rate limit applies, which the spec
+    allows), and well-formed; within one window, for one caller, in the order sent,
+    ``remaining`` never goes up and ``limit`` never changes. Skipped when no answer had
+    them."""
     last: dict[tuple[str, int], dict[str, int]] = {}
     for x in exchanges:
-        check.runs += 1
         numbers = _rate_headers(x)
+        if numbers is None:
+            continue
+        check.runs += 1
         if isinstance(numbers, str):
             check.fail(
                 f"{x.method} {x.operation or x.url} ({x.status}): x-ratelimit-* {numbers}", x
@@ -336,7 +343,8 @@ TRAFFIC_CHECKS: tuple[tuple[str, str, Callable[[list[Exchange], CheckResult], No
     ),
     (
         "ratelimit_headers_consistent",
-        "x-ratelimit-limit, -remaining and -reset on every answer, and consistent.",
+        "x-ratelimit-limit, -remaining and -reset: all three or none on each answer, and"
+        " consistent.",
         ratelimit_headers,
     ),
 )
@@ -348,5 +356,13 @@ def judge_traffic(exchanges: list[Exchange]) -> list[CheckResult]:
     for name, description, judge in TRAFFIC_CHECKS:
         result = CheckResult(name, description)
         judge(exchanges, result)
+        if result.runs == 0 and not result.findings and exchanges:
+            result.skipped_because = _NOTHING_JUDGED.get(name)
         results.append(result)
     return results
+
+
+_NOTHING_JUDGED = {
+    "ratelimit_headers_consistent": "no answer had x-ratelimit-* headers: the server applies"
+    " no rate limit here, which the spec allows",
+}

@@ -25,6 +25,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from contract.behaviours import judge_traffic
+from contract.results import CheckResult, Outcome
+from contract.traffic import Exchange
 from tests.drifting_server import DriftingServer
 from tests.live_sandbox import ROOT, LiveSandbox, start_sandbox
 
@@ -103,6 +106,49 @@ def assert_no_secret(run: Run, token: str) -> None:
 
 
 # --- Usage and the dry run (fast) ----------------------------------------------------------
+
+
+def _answer(number: int, **headers: str) -> Exchange:
+    return Exchange(
+        number, "stateless", "listServices", "GET", "http://server/v1/projects/p/services",
+        {"Authorization": "Bearer [REDACTED]"}, None, 200, headers, "{}", 0.01,
+    )  # fmt: skip
+
+
+def _rates(limit: int, remaining: int, reset: int) -> dict[str, str]:
+    return {
+        "x-ratelimit-limit": str(limit),
+        "x-ratelimit-remaining": str(remaining),
+        "x-ratelimit-reset": str(reset),
+    }
+
+
+def _rate_check(exchanges: list[Exchange]) -> CheckResult:
+    (result,) = [c for c in judge_traffic(exchanges) if c.name == "ratelimit_headers_consistent"]
+    return result
+
+
+def test_ratelimit_headers_may_be_absent_as_the_spec_allows() -> None:
+    """No header on any answer: the server applies no rate limit; the check says so."""
+    result = _rate_check([_answer(1), _answer(2)])
+    assert result.outcome is Outcome.SKIPPED
+    assert result.skipped_because is not None
+    assert "no rate limit" in result.skipped_because
+
+
+def test_ratelimit_headers_all_three_or_none_and_consistent() -> None:
+    reset = int(time.time()) + 600
+    good = [_answer(1, **_rates(10, 9, reset)), _answer(2), _answer(3, **_rates(10, 8, reset))]
+    assert _rate_check(good).outcome is Outcome.PASSED
+    assert _rate_check(good).runs == 2
+    partial = _answer(4, **{"x-ratelimit-limit": "10"})
+    (finding,) = _rate_check([*good, partial]).findings
+    assert "missing x-ratelimit-remaining, x-ratelimit-reset (the others are there)" in (
+        finding.message
+    )
+    went_up = _answer(5, **_rates(10, 9, reset))
+    (finding,) = _rate_check([*good, went_up]).findings
+    assert "went from" in finding.message
 
 
 def _free_port() -> int:
