@@ -55,13 +55,22 @@ class Registry:
     log: Path
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+        """Stop the registry and everything it started: ``node`` may be a launcher in
+        front of the real one, which a signal to the launcher alone would leave running."""
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return  # the whole group is gone already
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            self.process.poll()
             try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                os.killpg(self.process.pid, 0)  # anyone left in the group?
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -76,7 +85,9 @@ def _free_port() -> int:
 def _start(command: list[str], folder: Path, url: str, ready_path: str) -> Registry:
     log = folder / "registry.log"
     with log.open("ab") as out:
-        process = subprocess.Popen(command, cwd=folder, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, cwd=folder, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     registry = Registry(url, process, log)
     deadline = time.monotonic() + _STARTUP_SECONDS
     while time.monotonic() < deadline:
