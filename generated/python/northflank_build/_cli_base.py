@@ -225,32 +225,57 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def build_cli(commands: Sequence[Command], *, prog: str, version: str) -> click.Group:
-    """The root group: one command per operation at its command path, plus the helpers."""
+    """The root group: one command per operation at its command path, plus the helpers.
+
+    Each operation's `click.Command` (its options, help and examples) is built when it
+    is first asked for: a run builds the one it calls (a group's help, the commands it
+    lists), so start-up does not grow with the number of operations in the spec.
+    """
     root = _RootGroup(
         prog,
+        prog=prog,
         help=f"Call the Northflank API from the command line ({prog} {version}).\n\n"
         + EXIT_CODES_HELP,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     click.version_option(version, "-V", "--version", prog_name=prog)(root)
     for command in commands:
-        group: click.Group = root
+        group: _LazyGroup = root
         for word in command.path[:-1]:
             found = group.commands.get(word)
-            if not isinstance(found, click.Group):
-                found = click.Group(word, help=f"{word.capitalize()} resources.")
+            if not isinstance(found, _LazyGroup):
+                found = _LazyGroup(word, prog=prog, help=f"{word.capitalize()} resources.")
                 group.add_command(found)
             group = found
-        group.add_command(_operation_command(command, prog))
+        group.operations[command.path[-1]] = command
     root.add_command(_completion_command(root, prog))
     return root
 
 
-class _RootGroup(click.Group):
+class _LazyGroup(click.Group):
+    """A group whose operations become click commands when first asked for."""
+
+    def __init__(self, name: str, *, prog: str, **settings: Any) -> None:
+        super().__init__(name, **settings)
+        self.prog = prog
+        self.operations: dict[str, Command] = {}
+        """The operations not built yet, by command name."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.operations})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        operation = self.operations.pop(cmd_name, None)
+        if operation is not None:
+            self.add_command(_operation_command(operation, self.prog))
+        return super().get_command(ctx, cmd_name)
+
+
+class _RootGroup(_LazyGroup):
     """The root group; ``context`` is imported only when it is used or listed."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*self.commands, "context"})
+        return sorted({*super().list_commands(ctx), "context"})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name == "context" and cmd_name not in self.commands:
