@@ -334,7 +334,17 @@ class _Compiler:
         lines.append(
             f"exactlyOne({errors}, {p}, [{', '.join(names)}], {json.dumps(keys)}, {message});"
         )
-        return lines
+        targets = [
+            _ref_name(branch["$ref"])
+            for branch in branches
+            if isinstance(branch, Mapping) and set(branch) == {"$ref"}
+        ]
+        if len(targets) < len(branches):
+            return lines
+        # Each branch a component: when exactly one passes its yes/no check, the oneOf
+        # holds and there is nothing to collect (exactlyOne would push nothing).
+        passing = " + ".join(f"(is{name}({v}, open) ? 1 : 0)" for name in targets)
+        return [f"if ({passing} !== 1) {{", *_indent(lines), "}"]
 
     def resolve(self, schema: Any) -> Any:
         """``schema`` with its ``$ref`` chain followed to the component it names."""

@@ -605,11 +605,13 @@ function isBuildSettings(value: unknown, open: boolean): boolean {
 }
 
 function checkBuildSettings(value: unknown, path: string, errors: FieldError[], open: boolean): void {
-  const branch25: FieldError[] = [];
-  checkDockerfileBuildSettings(value, path, branch25, open);
-  const branch26: FieldError[] = [];
-  checkBuildpackBuildSettings(value, path, branch26, open);
-  exactlyOne(errors, path, [branch25, branch26], [["dockerfile"], ["buildpack"]], "exactly one of: dockerfile, buildpack");
+  if ((isDockerfileBuildSettings(value, open) ? 1 : 0) + (isBuildpackBuildSettings(value, open) ? 1 : 0) !== 1) {
+    const branch25: FieldError[] = [];
+    checkDockerfileBuildSettings(value, path, branch25, open);
+    const branch26: FieldError[] = [];
+    checkBuildpackBuildSettings(value, path, branch26, open);
+    exactlyOne(errors, path, [branch25, branch26], [["dockerfile"], ["buildpack"]], "exactly one of: dockerfile, buildpack");
+  }
 }
 
 function isBuildStatus(value: unknown, open: boolean): boolean {
@@ -2450,11 +2452,13 @@ function isPatchBuildSettings(value: unknown, open: boolean): boolean {
 }
 
 function checkPatchBuildSettings(value: unknown, path: string, errors: FieldError[], open: boolean): void {
-  const branch99: FieldError[] = [];
-  checkPatchDockerfileBuildSettings(value, path, branch99, open);
-  const branch100: FieldError[] = [];
-  checkPatchBuildpackBuildSettings(value, path, branch100, open);
-  exactlyOne(errors, path, [branch99, branch100], [["dockerfile"], ["buildpack"]], "exactly one of: dockerfile, buildpack");
+  if ((isPatchDockerfileBuildSettings(value, open) ? 1 : 0) + (isPatchBuildpackBuildSettings(value, open) ? 1 : 0) !== 1) {
+    const branch99: FieldError[] = [];
+    checkPatchDockerfileBuildSettings(value, path, branch99, open);
+    const branch100: FieldError[] = [];
+    checkPatchBuildpackBuildSettings(value, path, branch100, open);
+    exactlyOne(errors, path, [branch99, branch100], [["dockerfile"], ["buildpack"]], "exactly one of: dockerfile, buildpack");
+  }
 }
 
 function isPatchBuildpackBuildSettings(value: unknown, open: boolean): boolean {
