@@ -247,7 +247,9 @@ class _Compiler:
     def ref(self, name: str, v: str, p: str, errors: str) -> str:
         if not self.collect:
             return f"if (!is{name}({v}, open)) return false;"
-        return f"check{name}({v}, {p}, {errors}, open);"
+        # The yes/no check first: a valid part (most of an invalid body) costs no path
+        # strings and no collecting pass.
+        return f"if (!is{name}({v}, open)) check{name}({v}, {p}, {errors}, open);"
 
     # ------------------------------------------------------------------ one schema
 

@@ -68,15 +68,15 @@ function checkBilling(value: unknown, path: string, errors: FieldError[], open: 
       const item2 = value[key1];
       switch (key1) {
         case "deploymentPlan": {
-          checkResourceSlug(item2, path + ".deploymentPlan", errors, open);
+          if (!isResourceSlug(item2, open)) checkResourceSlug(item2, path + ".deploymentPlan", errors, open);
           break;
         }
         case "buildPlan": {
-          checkResourceSlug(item2, path + ".buildPlan", errors, open);
+          if (!isResourceSlug(item2, open)) checkResourceSlug(item2, path + ".buildPlan", errors, open);
           break;
         }
         case "gpu": {
-          checkGpuSettings(item2, path + ".gpu", errors, open);
+          if (!isGpuSettings(item2, open)) checkGpuSettings(item2, path + ".gpu", errors, open);
           break;
         }
         default: {
@@ -204,7 +204,7 @@ function checkBuildConfiguration(value: unknown, path: string, errors: FieldErro
           } else {
             for (let index7 = 0; index7 < item6.length; index7++) {
               const item8: unknown = item6[index7];
-              checkBuildRule(item8, path + ".prRestrictions" + "[" + index7 + "]", errors, open);
+              if (!isBuildRule(item8, open)) checkBuildRule(item8, path + ".prRestrictions" + "[" + index7 + "]", errors, open);
             }
           }
           break;
@@ -215,7 +215,7 @@ function checkBuildConfiguration(value: unknown, path: string, errors: FieldErro
           } else {
             for (let index9 = 0; index9 < item6.length; index9++) {
               const item10: unknown = item6[index9];
-              checkBuildRule(item10, path + ".branchRestrictions" + "[" + index9 + "]", errors, open);
+              if (!isBuildRule(item10, open)) checkBuildRule(item10, path + ".branchRestrictions" + "[" + index9 + "]", errors, open);
             }
           }
           break;
@@ -298,7 +298,7 @@ function checkBuildConfiguration(value: unknown, path: string, errors: FieldErro
           break;
         }
         case "storage": {
-          checkBuildStorage(item6, path + ".storage", errors, open);
+          if (!isBuildStorage(item6, open)) checkBuildStorage(item6, path + ".storage", errors, open);
           break;
         }
         default: {
@@ -448,11 +448,11 @@ function checkBuildService(value: unknown, path: string, errors: FieldError[], o
       const item20 = value[key19];
       switch (key19) {
         case "name": {
-          checkServiceName(item20, path + ".name", errors, open);
+          if (!isServiceName(item20, open)) checkServiceName(item20, path + ".name", errors, open);
           break;
         }
         case "description": {
-          checkServiceDescription(item20, path + ".description", errors, open);
+          if (!isServiceDescription(item20, open)) checkServiceDescription(item20, path + ".description", errors, open);
           break;
         }
         case "tags": {
@@ -461,17 +461,17 @@ function checkBuildService(value: unknown, path: string, errors: FieldError[], o
           } else {
             for (let index21 = 0; index21 < item20.length; index21++) {
               const item22: unknown = item20[index21];
-              checkResourceSlug(item22, path + ".tags" + "[" + index21 + "]", errors, open);
+              if (!isResourceSlug(item22, open)) checkResourceSlug(item22, path + ".tags" + "[" + index21 + "]", errors, open);
             }
           }
           break;
         }
         case "billing": {
-          checkBilling(item20, path + ".billing", errors, open);
+          if (!isBilling(item20, open)) checkBilling(item20, path + ".billing", errors, open);
           break;
         }
         case "infrastructure": {
-          checkInfrastructure(item20, path + ".infrastructure", errors, open);
+          if (!isInfrastructure(item20, open)) checkInfrastructure(item20, path + ".infrastructure", errors, open);
           break;
         }
         case "disabledCI": {
@@ -488,27 +488,27 @@ function checkBuildService(value: unknown, path: string, errors: FieldError[], o
           break;
         }
         case "vcsData": {
-          checkVcsData(item20, path + ".vcsData", errors, open);
+          if (!isVcsData(item20, open)) checkVcsData(item20, path + ".vcsData", errors, open);
           break;
         }
         case "buildSettings": {
-          checkBuildSettings(item20, path + ".buildSettings", errors, open);
+          if (!isBuildSettings(item20, open)) checkBuildSettings(item20, path + ".buildSettings", errors, open);
           break;
         }
         case "buildConfiguration": {
-          checkBuildConfiguration(item20, path + ".buildConfiguration", errors, open);
+          if (!isBuildConfiguration(item20, open)) checkBuildConfiguration(item20, path + ".buildConfiguration", errors, open);
           break;
         }
         case "buildArguments": {
-          checkBuildArguments(item20, path + ".buildArguments", errors, open);
+          if (!isBuildArguments(item20, open)) checkBuildArguments(item20, path + ".buildArguments", errors, open);
           break;
         }
         case "buildFiles": {
-          checkSecretFiles(item20, path + ".buildFiles", errors, open);
+          if (!isSecretFiles(item20, open)) checkSecretFiles(item20, path + ".buildFiles", errors, open);
           break;
         }
         case "dockerSecretMounts": {
-          checkDockerSecretMounts(item20, path + ".dockerSecretMounts", errors, open);
+          if (!isDockerSecretMounts(item20, open)) checkDockerSecretMounts(item20, path + ".dockerSecretMounts", errors, open);
           break;
         }
         case "serviceType": {
@@ -531,7 +531,7 @@ function checkBuildService(value: unknown, path: string, errors: FieldError[], o
           break;
         }
         case "cluster": {
-          checkCluster(item20, path + ".cluster", errors, open);
+          if (!isCluster(item20, open)) checkCluster(item20, path + ".cluster", errors, open);
           break;
         }
         case "createdAt": {
@@ -547,7 +547,7 @@ function checkBuildService(value: unknown, path: string, errors: FieldError[], o
           break;
         }
         case "status": {
-          checkServiceStatus(item20, path + ".status", errors, open);
+          if (!isServiceStatus(item20, open)) checkServiceStatus(item20, path + ".status", errors, open);
           break;
         }
         default: {
@@ -585,7 +585,7 @@ function checkBuildServiceResponse(value: unknown, path: string, errors: FieldEr
       const item24 = value[key23];
       switch (key23) {
         case "data": {
-          checkBuildService(item24, path + ".data", errors, open);
+          if (!isBuildService(item24, open)) checkBuildService(item24, path + ".data", errors, open);
           break;
         }
         default: {
@@ -607,9 +607,9 @@ function isBuildSettings(value: unknown, open: boolean): boolean {
 function checkBuildSettings(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if ((isDockerfileBuildSettings(value, open) ? 1 : 0) + (isBuildpackBuildSettings(value, open) ? 1 : 0) !== 1) {
     const branch25: FieldError[] = [];
-    checkDockerfileBuildSettings(value, path, branch25, open);
+    if (!isDockerfileBuildSettings(value, open)) checkDockerfileBuildSettings(value, path, branch25, open);
     const branch26: FieldError[] = [];
-    checkBuildpackBuildSettings(value, path, branch26, open);
+    if (!isBuildpackBuildSettings(value, open)) checkBuildpackBuildSettings(value, path, branch26, open);
     exactlyOne(errors, path, [branch25, branch26], [["dockerfile"], ["buildpack"]], "exactly one of: dockerfile, buildpack");
   }
 }
@@ -691,7 +691,7 @@ function checkBuildStorage(value: unknown, path: string, errors: FieldError[], o
       const item30 = value[key29];
       switch (key29) {
         case "ephemeralStorage": {
-          checkEphemeralStorage(item30, path + ".ephemeralStorage", errors, open);
+          if (!isEphemeralStorage(item30, open)) checkEphemeralStorage(item30, path + ".ephemeralStorage", errors, open);
           break;
         }
         default: {
@@ -781,11 +781,11 @@ function checkBuildpackBuildSettings(value: unknown, path: string, errors: Field
       const item34 = value[key33];
       switch (key33) {
         case "storage": {
-          checkBuildStorage(item34, path + ".storage", errors, open);
+          if (!isBuildStorage(item34, open)) checkBuildStorage(item34, path + ".storage", errors, open);
           break;
         }
         case "buildpack": {
-          checkBuildpackOptions(item34, path + ".buildpack", errors, open);
+          if (!isBuildpackOptions(item34, open)) checkBuildpackOptions(item34, path + ".buildpack", errors, open);
           break;
         }
         default: {
@@ -858,7 +858,7 @@ function checkBuildpackOptions(value: unknown, path: string, errors: FieldError[
           break;
         }
         case "buildContext": {
-          checkDirectoryPath(item36, path + ".buildContext", errors, open);
+          if (!isDirectoryPath(item36, open)) checkDirectoryPath(item36, path + ".buildContext", errors, open);
           break;
         }
         case "useCache": {
@@ -1084,11 +1084,11 @@ function checkCreateBuildServiceRequest(value: unknown, path: string, errors: Fi
       const item46 = value[key45];
       switch (key45) {
         case "name": {
-          checkServiceName(item46, path + ".name", errors, open);
+          if (!isServiceName(item46, open)) checkServiceName(item46, path + ".name", errors, open);
           break;
         }
         case "description": {
-          checkServiceDescription(item46, path + ".description", errors, open);
+          if (!isServiceDescription(item46, open)) checkServiceDescription(item46, path + ".description", errors, open);
           break;
         }
         case "tags": {
@@ -1097,17 +1097,17 @@ function checkCreateBuildServiceRequest(value: unknown, path: string, errors: Fi
           } else {
             for (let index47 = 0; index47 < item46.length; index47++) {
               const item48: unknown = item46[index47];
-              checkResourceSlug(item48, path + ".tags" + "[" + index47 + "]", errors, open);
+              if (!isResourceSlug(item48, open)) checkResourceSlug(item48, path + ".tags" + "[" + index47 + "]", errors, open);
             }
           }
           break;
         }
         case "billing": {
-          checkBilling(item46, path + ".billing", errors, open);
+          if (!isBilling(item46, open)) checkBilling(item46, path + ".billing", errors, open);
           break;
         }
         case "infrastructure": {
-          checkInfrastructure(item46, path + ".infrastructure", errors, open);
+          if (!isInfrastructure(item46, open)) checkInfrastructure(item46, path + ".infrastructure", errors, open);
           break;
         }
         case "disabledCI": {
@@ -1124,27 +1124,27 @@ function checkCreateBuildServiceRequest(value: unknown, path: string, errors: Fi
           break;
         }
         case "vcsData": {
-          checkVcsData(item46, path + ".vcsData", errors, open);
+          if (!isVcsData(item46, open)) checkVcsData(item46, path + ".vcsData", errors, open);
           break;
         }
         case "buildSettings": {
-          checkBuildSettings(item46, path + ".buildSettings", errors, open);
+          if (!isBuildSettings(item46, open)) checkBuildSettings(item46, path + ".buildSettings", errors, open);
           break;
         }
         case "buildConfiguration": {
-          checkBuildConfiguration(item46, path + ".buildConfiguration", errors, open);
+          if (!isBuildConfiguration(item46, open)) checkBuildConfiguration(item46, path + ".buildConfiguration", errors, open);
           break;
         }
         case "buildArguments": {
-          checkBuildArguments(item46, path + ".buildArguments", errors, open);
+          if (!isBuildArguments(item46, open)) checkBuildArguments(item46, path + ".buildArguments", errors, open);
           break;
         }
         case "buildFiles": {
-          checkSecretFiles(item46, path + ".buildFiles", errors, open);
+          if (!isSecretFiles(item46, open)) checkSecretFiles(item46, path + ".buildFiles", errors, open);
           break;
         }
         case "dockerSecretMounts": {
-          checkDockerSecretMounts(item46, path + ".dockerSecretMounts", errors, open);
+          if (!isDockerSecretMounts(item46, open)) checkDockerSecretMounts(item46, path + ".dockerSecretMounts", errors, open);
           break;
         }
         default: {
@@ -1182,7 +1182,7 @@ function checkCreateBuildServiceResponse(value: unknown, path: string, errors: F
       const item50 = value[key49];
       switch (key49) {
         case "data": {
-          checkBuildService(item50, path + ".data", errors, open);
+          if (!isBuildService(item50, open)) checkBuildService(item50, path + ".data", errors, open);
           break;
         }
         default: {
@@ -1282,7 +1282,7 @@ function checkDeleteServiceResponse(value: unknown, path: string, errors: FieldE
       const item54 = value[key53];
       switch (key53) {
         case "data": {
-          checkDeleteServiceResult(item54, path + ".data", errors, open);
+          if (!isDeleteServiceResult(item54, open)) checkDeleteServiceResult(item54, path + ".data", errors, open);
           break;
         }
         default: {
@@ -1406,7 +1406,7 @@ function checkDockerSecretMounts(value: unknown, path: string, errors: FieldErro
   } else {
     for (const key59 of Object.keys(value)) {
       const item60 = value[key59];
-      checkSecretFile(item60, path + pathStep(key59), errors, open);
+      if (!isSecretFile(item60, open)) checkSecretFile(item60, path + pathStep(key59), errors, open);
     }
   }
 }
@@ -1442,11 +1442,11 @@ function checkDockerfileBuildSettings(value: unknown, path: string, errors: Fiel
       const item62 = value[key61];
       switch (key61) {
         case "storage": {
-          checkBuildStorage(item62, path + ".storage", errors, open);
+          if (!isBuildStorage(item62, open)) checkBuildStorage(item62, path + ".storage", errors, open);
           break;
         }
         case "dockerfile": {
-          checkDockerfileOptions(item62, path + ".dockerfile", errors, open);
+          if (!isDockerfileOptions(item62, open)) checkDockerfileOptions(item62, path + ".dockerfile", errors, open);
           break;
         }
         default: {
@@ -1519,7 +1519,7 @@ function checkDockerfileOptions(value: unknown, path: string, errors: FieldError
           break;
         }
         case "dockerWorkDir": {
-          checkDirectoryPath(item64, path + ".dockerWorkDir", errors, open);
+          if (!isDirectoryPath(item64, open)) checkDirectoryPath(item64, path + ".dockerWorkDir", errors, open);
           break;
         }
         case "useCache": {
@@ -1529,7 +1529,7 @@ function checkDockerfileOptions(value: unknown, path: string, errors: FieldError
           break;
         }
         case "buildkit": {
-          checkBuildkitOptions(item64, path + ".buildkit", errors, open);
+          if (!isBuildkitOptions(item64, open)) checkBuildkitOptions(item64, path + ".buildkit", errors, open);
           break;
         }
         default: {
@@ -1622,7 +1622,7 @@ function checkErrorDetails(value: unknown, path: string, errors: FieldError[], o
           } else {
             for (let index69 = 0; index69 < item68.length; index69++) {
               const item70: unknown = item68[index69];
-              checkInvalidField(item70, path + ".fields" + "[" + index69 + "]", errors, open);
+              if (!isInvalidField(item70, open)) checkInvalidField(item70, path + ".fields" + "[" + index69 + "]", errors, open);
             }
           }
           break;
@@ -1704,7 +1704,7 @@ function checkErrorObject(value: unknown, path: string, errors: FieldError[], op
           break;
         }
         case "details": {
-          checkErrorDetails(item72, path + ".details", errors, open);
+          if (!isErrorDetails(item72, open)) checkErrorDetails(item72, path + ".details", errors, open);
           break;
         }
         default: {
@@ -1742,7 +1742,7 @@ function checkErrorResponse(value: unknown, path: string, errors: FieldError[], 
       const item74 = value[key73];
       switch (key73) {
         case "error": {
-          checkErrorObject(item74, path + ".error", errors, open);
+          if (!isErrorObject(item74, open)) checkErrorObject(item74, path + ".error", errors, open);
           break;
         }
         default: {
@@ -1900,7 +1900,7 @@ function checkGpuSettings(value: unknown, path: string, errors: FieldError[], op
           break;
         }
         case "configuration": {
-          checkGpuConfiguration(item80, path + ".configuration", errors, open);
+          if (!isGpuConfiguration(item80, open)) checkGpuConfiguration(item80, path + ".configuration", errors, open);
           break;
         }
         default: {
@@ -2126,11 +2126,11 @@ function checkListServicesResponse(value: unknown, path: string, errors: FieldEr
       const item88 = value[key87];
       switch (key87) {
         case "data": {
-          checkServiceList(item88, path + ".data", errors, open);
+          if (!isServiceList(item88, open)) checkServiceList(item88, path + ".data", errors, open);
           break;
         }
         case "pagination": {
-          checkPagination(item88, path + ".pagination", errors, open);
+          if (!isPagination(item88, open)) checkPagination(item88, path + ".pagination", errors, open);
           break;
         }
         default: {
@@ -2239,15 +2239,15 @@ function checkPatchBilling(value: unknown, path: string, errors: FieldError[], o
       const item92 = value[key91];
       switch (key91) {
         case "deploymentPlan": {
-          checkResourceSlug(item92, path + ".deploymentPlan", errors, open);
+          if (!isResourceSlug(item92, open)) checkResourceSlug(item92, path + ".deploymentPlan", errors, open);
           break;
         }
         case "buildPlan": {
-          checkResourceSlug(item92, path + ".buildPlan", errors, open);
+          if (!isResourceSlug(item92, open)) checkResourceSlug(item92, path + ".buildPlan", errors, open);
           break;
         }
         case "gpu": {
-          checkPatchGpuSettings(item92, path + ".gpu", errors, open);
+          if (!isPatchGpuSettings(item92, open)) checkPatchGpuSettings(item92, path + ".gpu", errors, open);
           break;
         }
         default: {
@@ -2380,7 +2380,7 @@ function checkPatchBuildServiceRequest(value: unknown, path: string, errors: Fie
       const item96 = value[key95];
       switch (key95) {
         case "description": {
-          checkServiceDescription(item96, path + ".description", errors, open);
+          if (!isServiceDescription(item96, open)) checkServiceDescription(item96, path + ".description", errors, open);
           break;
         }
         case "tags": {
@@ -2389,13 +2389,13 @@ function checkPatchBuildServiceRequest(value: unknown, path: string, errors: Fie
           } else {
             for (let index97 = 0; index97 < item96.length; index97++) {
               const item98: unknown = item96[index97];
-              checkResourceSlug(item98, path + ".tags" + "[" + index97 + "]", errors, open);
+              if (!isResourceSlug(item98, open)) checkResourceSlug(item98, path + ".tags" + "[" + index97 + "]", errors, open);
             }
           }
           break;
         }
         case "billing": {
-          checkPatchBilling(item96, path + ".billing", errors, open);
+          if (!isPatchBilling(item96, open)) checkPatchBilling(item96, path + ".billing", errors, open);
           break;
         }
         case "disabledCI": {
@@ -2412,27 +2412,27 @@ function checkPatchBuildServiceRequest(value: unknown, path: string, errors: Fie
           break;
         }
         case "vcsData": {
-          checkPatchVcsData(item96, path + ".vcsData", errors, open);
+          if (!isPatchVcsData(item96, open)) checkPatchVcsData(item96, path + ".vcsData", errors, open);
           break;
         }
         case "buildSettings": {
-          checkPatchBuildSettings(item96, path + ".buildSettings", errors, open);
+          if (!isPatchBuildSettings(item96, open)) checkPatchBuildSettings(item96, path + ".buildSettings", errors, open);
           break;
         }
         case "buildConfiguration": {
-          checkBuildConfiguration(item96, path + ".buildConfiguration", errors, open);
+          if (!isBuildConfiguration(item96, open)) checkBuildConfiguration(item96, path + ".buildConfiguration", errors, open);
           break;
         }
         case "buildArguments": {
-          checkBuildArguments(item96, path + ".buildArguments", errors, open);
+          if (!isBuildArguments(item96, open)) checkBuildArguments(item96, path + ".buildArguments", errors, open);
           break;
         }
         case "buildFiles": {
-          checkSecretFiles(item96, path + ".buildFiles", errors, open);
+          if (!isSecretFiles(item96, open)) checkSecretFiles(item96, path + ".buildFiles", errors, open);
           break;
         }
         case "dockerSecretMounts": {
-          checkDockerSecretMounts(item96, path + ".dockerSecretMounts", errors, open);
+          if (!isDockerSecretMounts(item96, open)) checkDockerSecretMounts(item96, path + ".dockerSecretMounts", errors, open);
           break;
         }
         default: {
@@ -2454,9 +2454,9 @@ function isPatchBuildSettings(value: unknown, open: boolean): boolean {
 function checkPatchBuildSettings(value: unknown, path: string, errors: FieldError[], open: boolean): void {
   if ((isPatchDockerfileBuildSettings(value, open) ? 1 : 0) + (isPatchBuildpackBuildSettings(value, open) ? 1 : 0) !== 1) {
     const branch99: FieldError[] = [];
-    checkPatchDockerfileBuildSettings(value, path, branch99, open);
+    if (!isPatchDockerfileBuildSettings(value, open)) checkPatchDockerfileBuildSettings(value, path, branch99, open);
     const branch100: FieldError[] = [];
-    checkPatchBuildpackBuildSettings(value, path, branch100, open);
+    if (!isPatchBuildpackBuildSettings(value, open)) checkPatchBuildpackBuildSettings(value, path, branch100, open);
     exactlyOne(errors, path, [branch99, branch100], [["dockerfile"], ["buildpack"]], "exactly one of: dockerfile, buildpack");
   }
 }
@@ -2492,11 +2492,11 @@ function checkPatchBuildpackBuildSettings(value: unknown, path: string, errors: 
       const item102 = value[key101];
       switch (key101) {
         case "storage": {
-          checkBuildStorage(item102, path + ".storage", errors, open);
+          if (!isBuildStorage(item102, open)) checkBuildStorage(item102, path + ".storage", errors, open);
           break;
         }
         case "buildpack": {
-          checkBuildpackOptions(item102, path + ".buildpack", errors, open);
+          if (!isBuildpackOptions(item102, open)) checkBuildpackOptions(item102, path + ".buildpack", errors, open);
           break;
         }
         default: {
@@ -2538,11 +2538,11 @@ function checkPatchDockerfileBuildSettings(value: unknown, path: string, errors:
       const item104 = value[key103];
       switch (key103) {
         case "storage": {
-          checkBuildStorage(item104, path + ".storage", errors, open);
+          if (!isBuildStorage(item104, open)) checkBuildStorage(item104, path + ".storage", errors, open);
           break;
         }
         case "dockerfile": {
-          checkPatchDockerfileOptions(item104, path + ".dockerfile", errors, open);
+          if (!isPatchDockerfileOptions(item104, open)) checkPatchDockerfileOptions(item104, path + ".dockerfile", errors, open);
           break;
         }
         default: {
@@ -2611,7 +2611,7 @@ function checkPatchDockerfileOptions(value: unknown, path: string, errors: Field
           break;
         }
         case "dockerWorkDir": {
-          checkDirectoryPath(item106, path + ".dockerWorkDir", errors, open);
+          if (!isDirectoryPath(item106, open)) checkDirectoryPath(item106, path + ".dockerWorkDir", errors, open);
           break;
         }
         case "useCache": {
@@ -2621,7 +2621,7 @@ function checkPatchDockerfileOptions(value: unknown, path: string, errors: Field
           break;
         }
         case "buildkit": {
-          checkBuildkitOptions(item106, path + ".buildkit", errors, open);
+          if (!isBuildkitOptions(item106, open)) checkBuildkitOptions(item106, path + ".buildkit", errors, open);
           break;
         }
         default: {
@@ -2725,7 +2725,7 @@ function checkPatchGpuSettings(value: unknown, path: string, errors: FieldError[
           break;
         }
         case "configuration": {
-          checkPatchGpuConfiguration(item110, path + ".configuration", errors, open);
+          if (!isPatchGpuConfiguration(item110, open)) checkPatchGpuConfiguration(item110, path + ".configuration", errors, open);
           break;
         }
         default: {
@@ -2951,7 +2951,7 @@ function checkSecretFiles(value: unknown, path: string, errors: FieldError[], op
   } else {
     for (const key119 of Object.keys(value)) {
       const item120 = value[key119];
-      checkSecretFile(item120, path + pathStep(key119), errors, open);
+      if (!isSecretFile(item120, open)) checkSecretFile(item120, path + pathStep(key119), errors, open);
     }
   }
 }
@@ -3010,7 +3010,7 @@ function checkServiceList(value: unknown, path: string, errors: FieldError[], op
           } else {
             for (let index124 = 0; index124 < item123.length; index124++) {
               const item125: unknown = item123[index124];
-              checkServiceSummary(item125, path + ".services" + "[" + index124 + "]", errors, open);
+              if (!isServiceSummary(item125, open)) checkServiceSummary(item125, path + ".services" + "[" + index124 + "]", errors, open);
             }
           }
           break;
@@ -3068,7 +3068,7 @@ function checkServiceStatus(value: unknown, path: string, errors: FieldError[], 
       const item128 = value[key127];
       switch (key127) {
         case "build": {
-          checkBuildStatus(item128, path + ".build", errors, open);
+          if (!isBuildStatus(item128, open)) checkBuildStatus(item128, path + ".build", errors, open);
           break;
         }
         default: {
@@ -3225,7 +3225,7 @@ function checkServiceSummary(value: unknown, path: string, errors: FieldError[],
           break;
         }
         case "status": {
-          checkServiceSummaryStatus(item130, path + ".status", errors, open);
+          if (!isServiceSummaryStatus(item130, open)) checkServiceSummaryStatus(item130, path + ".status", errors, open);
           break;
         }
         default: {
@@ -3265,11 +3265,11 @@ function checkServiceSummaryStatus(value: unknown, path: string, errors: FieldEr
       const item134 = value[key133];
       switch (key133) {
         case "build": {
-          checkBuildStatus(item134, path + ".build", errors, open);
+          if (!isBuildStatus(item134, open)) checkBuildStatus(item134, path + ".build", errors, open);
           break;
         }
         case "deployment": {
-          checkDeploymentStatus(item134, path + ".deployment", errors, open);
+          if (!isDeploymentStatus(item134, open)) checkDeploymentStatus(item134, path + ".deployment", errors, open);
           break;
         }
         default: {
