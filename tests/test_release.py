@@ -51,11 +51,33 @@ def tagged_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = workspace / "release.toml"
     text = re.sub(r'^version = ".*"', 'version = "1.0.0"', config.read_text("utf-8"), flags=re.M)
     config.write_text(text, "utf-8")
+    changelog = workspace / "CHANGELOG.md"
+    changelog.write_text(changelog_at_1_0_0(changelog.read_text("utf-8")), "utf-8")
     _git(workspace, "init", "-q")
     _git(workspace, "add", "-A")
     _git(workspace, "commit", "-q", "-m", "1.0.0")
     _git(workspace, "tag", "v1.0.0")
     return workspace
+
+
+def changelog_at_1_0_0(text: str) -> str:
+    """The project's CHANGELOG.md as it was at 1.0.0: what came after is dropped."""
+    head, rest = text.split("## [Unreleased]\n", 1)
+    released = rest[rest.index("## [1.0.0]") :]
+    links = [
+        line
+        for line in released.splitlines()
+        if line.startswith("[") and "]: " in line and not line.startswith("[1.0.0]")
+    ]
+    for line in links:
+        released = released.replace(line + "\n", "")
+    unreleased = f"[Unreleased]: {REPOSITORY_OF_CHANGELOG}/compare/v1.0.0...HEAD\n"
+    released = released.replace("\n[1.0.0]: ", "\n" + unreleased + "[1.0.0]: ", 1)
+    return head + "## [Unreleased]\n\n" + released
+
+
+REPOSITORY_OF_CHANGELOG = "https://github.com/northflank-build/northflank-build"
+"""The repository the project's CHANGELOG.md links to (release.toml's ``repository``)."""
 
 
 @pytest.fixture
