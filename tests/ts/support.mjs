@@ -13,6 +13,7 @@
 
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -31,7 +32,10 @@ export const nf = await import(pathToFileURL(join(PACKAGE, "dist", "esm", "index
 
 export const PROJECT = process.env.NF_SANDBOX_PROJECT || "default-project";
 export const PATH = "/v1/projects/{projectId}/services/build";
-export const USER_AGENT = "northflank-build-typescript/1.0.0";
+/** The User-Agent the package sends: its name and the version in its package.json. */
+export const USER_AGENT = `northflank-build-typescript/${
+  JSON.parse(readFileSync(join(PACKAGE, "package.json"), "utf8")).version
+}`;
 
 /** The spec's request example under a name no other test uses. */
 export function uniqueBody(prefix = "Ts") {
