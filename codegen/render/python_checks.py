@@ -18,15 +18,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 from ..ecma_regex import to_python_regex
 from ..ir import Api
 from ..schema_keywords import ANNOTATIONS, ASSERTIONS, UnsupportedSchema
 from ..templating import render_template
 from . import RenderedFile
+from .compiled_names import CompiledNames, ModuleConstant
 
-__all__ = ["PyCheck", "PyConstant", "UnsupportedSchema", "compile_checks", "render_python_checks"]
+__all__ = ["PyCheck", "UnsupportedSchema", "compile_checks", "render_python_checks"]
 
 REF_PREFIX = "#/components/schemas/"
 
@@ -58,14 +59,6 @@ _TYPE_FAILS = {
 
 
 @dataclass(frozen=True)
-class PyConstant:
-    """``NAME = expression`` at module level: a compiled pattern or a set of keys."""
-
-    name: str
-    expression: str
-
-
-@dataclass(frozen=True)
 class PyCheck:
     """``def name(v: object) -> bool:`` with ``lines`` as its body (ending in a return)."""
 
@@ -76,25 +69,12 @@ class PyCheck:
 
 
 @dataclass
-class _Compiler:
+class _Compiler(CompiledNames):
     schemas: Mapping[str, Any]
-    constants: dict[str, PyConstant] = field(default_factory=dict)
+    spelling: ClassVar[str] = "_{stem}{number}"
     functions: dict[str, PyCheck] = field(default_factory=dict)
-    tables: dict[str, PyConstant] = field(default_factory=dict)
+    tables: dict[str, ModuleConstant] = field(default_factory=dict)
     pending: list[str] = field(default_factory=list)
-    counter: int = 0
-
-    def fresh(self, stem: str) -> str:
-        self.counter += 1
-        return f"{stem}{self.counter}"
-
-    def constant(self, stem: str, expression: str) -> str:
-        for known in self.constants.values():
-            if known.expression == expression:
-                return known.name
-        name = f"_{stem}{len(self.constants)}"
-        self.constants[name] = PyConstant(name, expression)
-        return name
 
     def function_for(self, name: str) -> str:
         """The function checking component ``name``, compiled once it is first asked for."""
@@ -279,7 +259,7 @@ class _Compiler:
     def table(self, stem: str, expression: str) -> str:
         """A module-level dict of functions, written after them."""
         name = f"_{stem}{len(self.tables)}"
-        self.tables[name] = PyConstant(name, expression)
+        self.tables[name] = ModuleConstant(name, expression)
         return name
 
     def array(self, schema: Mapping[str, Any], v: str, where: str) -> list[str]:
@@ -296,7 +276,10 @@ class _Compiler:
 def compile_checks(
     schemas: Mapping[str, Any], roots: tuple[str, ...]
 ) -> tuple[
-    tuple[PyConstant, ...], tuple[PyCheck, ...], tuple[PyConstant, ...], tuple[tuple[str, str], ...]
+    tuple[ModuleConstant, ...],
+    tuple[PyCheck, ...],
+    tuple[ModuleConstant, ...],
+    tuple[tuple[str, str], ...],
 ]:
     """The constants, the functions, the property tables (written after the functions)
     and, per root schema, its function's name."""

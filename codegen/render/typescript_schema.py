@@ -15,13 +15,13 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from ..schema_keywords import ANNOTATIONS, ASSERTIONS, UnsupportedSchema, length_words
+from .compiled_names import CompiledNames, ModuleConstant
 
 __all__ = [
     "TsCheck",
-    "TsConstant",
     "TsDeclaration",
     "TsProperty",
     "UnsupportedSchema",
@@ -193,14 +193,6 @@ def _ref_name(ref: str) -> str:
 
 
 @dataclass(frozen=True)
-class TsConstant:
-    """``const NAME = expression;`` at module level: a pattern, an enum set, a key set."""
-
-    name: str
-    expression: str
-
-
-@dataclass(frozen=True)
 class TsCheck:
     """One schema compiled twice.
 
@@ -218,25 +210,12 @@ class TsCheck:
 
 
 @dataclass
-class _Compiler:
+class _Compiler(CompiledNames):
     """Statements for one schema, in one of two modes: ``collect`` errors, or return false."""
 
     collect: bool
-    constants: dict[str, TsConstant]
     schemas: Mapping[str, Any]
-    counter: int = 0
-
-    def fresh(self, stem: str) -> str:
-        self.counter += 1
-        return f"{stem}{self.counter}"
-
-    def constant(self, stem: str, expression: str) -> str:
-        for known in self.constants.values():
-            if known.expression == expression:
-                return known.name
-        name = f"{stem}_{len(self.constants)}"
-        self.constants[name] = TsConstant(name, expression)
-        return name
+    spelling: ClassVar[str] = "{stem}_{number}"
 
     def fail(self, errors: str, p: str, rule: str, message: str) -> str:
         """The statement for one violation: push it, or give up at once."""
@@ -470,10 +449,13 @@ class _Compiler:
         return lines
 
 
-def validators(schemas: Mapping[str, Any]) -> tuple[tuple[TsConstant, ...], tuple[TsCheck, ...]]:
+def validators(
+    schemas: Mapping[str, Any],
+) -> tuple[tuple[ModuleConstant, ...], tuple[TsCheck, ...]]:
     """The module-level constants and each schema compiled both ways, in name order."""
-    constants: dict[str, TsConstant] = {}
-    testing, checking = _Compiler(False, constants, schemas), _Compiler(True, constants, schemas)
+    constants: dict[str, ModuleConstant] = {}
+    testing = _Compiler(False, schemas, constants=constants)
+    checking = _Compiler(True, schemas, constants=constants)
     checks = []
     for name, schema in sorted(schemas.items()):
         where = f"#/components/schemas/{name}"
