@@ -609,9 +609,9 @@ def _headers(document: Mapping[str, Any], response: Mapping[str, Any]) -> dict[s
         if node is None:
             continue
         ref = raw.get("$ref") if isinstance(raw, Mapping) else None
-        component = ref.removeprefix(_HEADERS_REF) if isinstance(ref, str) else None
-        if component is not None and ref == component:
-            component = None  # a reference elsewhere: reported where it is used
+        component = None  # a header written in place, or referred to elsewhere
+        if isinstance(ref, str) and ref.startswith(_HEADERS_REF):
+            component = ref[len(_HEADERS_REF) :]
         found[str(name).lower()] = _Header(str(name), node, component)
     return found
 
